@@ -1,0 +1,66 @@
+"""The event store's exceptions: one tree, so callers can catch what they mean.
+
+    EventStoreError
+    ├── InvalidEvent            bad input (empty type, data that is not JSON); nothing was written
+    ├── DatabaseURLError        a URL whose scheme the store does not support
+    ├── EventStoreUnavailable   the database cannot be reached or opened
+    ├── AppendConditionFailed   the consistency boundary moved: someone else decided first
+    └── DuplicateEventId        a batch mixes ids already stored with new ones, or reuses an id
+                                for a different event
+
+Messages never contain a database password: URLs are rendered with it masked.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+__all__ = [
+    "AppendConditionFailed",
+    "DatabaseURLError",
+    "DuplicateEventId",
+    "EventStoreError",
+    "EventStoreUnavailable",
+    "InvalidEvent",
+]
+
+
+class EventStoreError(Exception):
+    """Base class of every error the event store raises on purpose."""
+
+
+class InvalidEvent(EventStoreError, ValueError):
+    """An event, query or condition was malformed; it was rejected before touching the database."""
+
+
+class DatabaseURLError(EventStoreError, ValueError):
+    """The database URL names a scheme the store does not support."""
+
+
+class EventStoreUnavailable(EventStoreError):
+    """The database could not be reached, opened or migrated."""
+
+
+class AppendConditionFailed(EventStoreError):
+    """An event matching the append condition's query exists after its `after` position.
+
+    `conflicting_position` is the first such event: the caller's view was stale, so it
+    should re-read its boundary and decide again (or give up, as a losing claimer does).
+    """
+
+    def __init__(self, conflicting_position: int, after: int | None) -> None:
+        self.conflicting_position = conflicting_position
+        self.after = after
+        since = "in the store" if after is None else f"after position {after}"
+        super().__init__(
+            f"append condition failed: event at position {conflicting_position} "
+            f"matches the condition's query and exists {since}"
+        )
+
+
+class DuplicateEventId(EventStoreError):
+    """An event id is already stored and the batch is not an exact retry of that append."""
+
+    def __init__(self, event_id: UUID, reason: str = "is already stored and this batch is not an exact retry") -> None:
+        self.event_id = event_id
+        super().__init__(f"event id {event_id} {reason}")

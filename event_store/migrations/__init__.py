@@ -1,0 +1,1 @@
+"""Alembic migrations of the event store schema (applied by `event_store._schema`)."""
