@@ -17,6 +17,7 @@ from event_store._errors import (
     InvalidEvent,
 )
 from event_store._model import AppendCondition, Event, NewEvent, Query, QueryItem
+from event_store._projection import ProjectedState, Projection
 from event_store._store import EventStore
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "EventStoreUnavailable",
     "InvalidEvent",
     "NewEvent",
+    "ProjectedState",
+    "Projection",
     "Query",
     "QueryItem",
 ]

@@ -39,7 +39,7 @@ def parse_url(url: str) -> URL:
     if parsed.drivername in _POSTGRES_ALIASES:
         return parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername in {"sqlite", "sqlite+pysqlite"}:
-        return parsed.set(drivername="sqlite+pysqlite")
+        return parsed
     raise DatabaseURLError(f"unsupported database URL scheme {parsed.drivername!r}; use {_SUPPORTED}")
 
 

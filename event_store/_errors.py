@@ -57,10 +57,20 @@ class AppendConditionFailed(EventStoreError):
             f"matches the condition's query and exists {since}"
         )
 
+    def __reduce__(self) -> tuple[type, tuple[int, int | None]]:
+        # Rebuild from the fields, so the error survives pickling between processes.
+        return type(self), (self.conflicting_position, self.after)
+
 
 class DuplicateEventId(EventStoreError):
     """An event id is already stored and the batch is not an exact retry of that append."""
 
-    def __init__(self, event_id: UUID, reason: str = "is already stored and this batch is not an exact retry") -> None:
+    def __init__(
+        self, event_id: UUID, reason: str = "is already stored and this batch is not an exact retry"
+    ) -> None:
         self.event_id = event_id
+        self.reason = reason
         super().__init__(f"event id {event_id} {reason}")
+
+    def __reduce__(self) -> tuple[type, tuple[UUID, str]]:
+        return type(self), (self.event_id, self.reason)

@@ -39,15 +39,14 @@ def append(engine: Engine, events: Sequence[NewEvent], condition: AppendConditio
         with engine.connect() as connection:
             return connection.exec_driver_sql(_APPEND_SQL, (batch, items, after)).scalar_one()
     except DBAPIError as exc:
-        _raise_typed(exc, events, condition)
+        _raise_typed(exc, condition)
         raise
 
 
-def _raise_typed(exc: DBAPIError, events: Sequence[NewEvent], condition: AppendCondition | None) -> None:
+def _raise_typed(exc: DBAPIError, condition: AppendCondition | None) -> None:
     sqlstate = getattr(exc.orig, "sqlstate", None)
     detail = getattr(getattr(exc.orig, "diag", None), "message_detail", None) or ""
     if sqlstate == _CONDITION_FAILED and condition is not None:
         raise AppendConditionFailed(int(detail), condition.after) from None
     if sqlstate == _DUPLICATE_ID:
-        event_id = UUID(detail) if detail else events[0].id
-        raise DuplicateEventId(event_id) from None
+        raise DuplicateEventId(UUID(detail)) from None

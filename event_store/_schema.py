@@ -40,7 +40,9 @@ def upgrade(engine: Engine) -> str:
             connection = connection.execution_options(isolation_level="READ COMMITTED")
         with connection.begin():
             if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK_KEY})
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK_KEY}
+                )
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()

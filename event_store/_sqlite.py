@@ -50,7 +50,9 @@ def _stored_position_of_retry(connection: Connection, events: Sequence[NewEvent]
 
 def _check(connection: Connection, condition: AppendCondition) -> None:
     first_match = connection.execute(
-        select(func.min(events_t.c.position)).where(_sql.matching(condition.query, condition.after or 0, None))
+        select(func.min(events_t.c.position)).where(
+            _sql.matching(condition.query, condition.after or 0, None)
+        )
     ).scalar()
     if first_match is not None:
         raise AppendConditionFailed(first_match, condition.after)

@@ -46,7 +46,7 @@ class EventStore:
 
     @property
     def backend(self) -> str:
-        """"postgresql" or "sqlite"."""
+        """ "postgresql" or "sqlite"."""
         return self._url.get_backend_name()
 
     def append(self, events: NewEvent | Iterable[NewEvent], condition: AppendCondition | None = None) -> int:
@@ -145,6 +145,8 @@ class EventStore:
             raise
         except SQLAlchemyError as exc:
             raise EventStoreUnavailable(f"cannot use event store {self.url}: {exc}") from None
+        except OSError as exc:  # e.g. the SQLite file's directory cannot be created
+            raise EventStoreUnavailable(f"cannot use event store {self.url}: {exc.strerror or exc}") from None
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:

@@ -64,8 +64,13 @@ READ_COLUMNS = (
 
 
 def event_from_row(row: Any) -> Event:
-    """Map a row of `READ_COLUMNS` to the public type (SQLite hands back naive UTC times)."""
+    """Map a row of `READ_COLUMNS` to the public type, times in UTC whatever the backend.
+
+    SQLite hands back naive UTC times; PostgreSQL, times in the session's time zone.
+    """
     position, event_id, event_type, data, tags, metadata, recorded_at = row
     if recorded_at.tzinfo is None:
         recorded_at = recorded_at.replace(tzinfo=UTC)
+    elif recorded_at.tzinfo is not UTC:
+        recorded_at = recorded_at.astimezone(UTC)
     return Event(position, event_id, event_type, data, tuple(tags), metadata, recorded_at)

@@ -39,7 +39,7 @@ DECLARE
     v_count integer := jsonb_array_length(p_events);
     v_stored integer;
     v_last bigint;
-    v_mismatch uuid;
+    v_duplicate uuid;
     v_item jsonb;
     v_types text[];
     v_tags text[];
@@ -51,19 +51,19 @@ BEGIN
       FROM jsonb_array_elements(p_events) AS n(ev)
       JOIN events e ON e.id = (n.ev->>'id')::uuid;
     IF v_stored > 0 THEN
-        SELECT (n.ev->>'id')::uuid INTO v_mismatch
-          FROM jsonb_array_elements(p_events) WITH ORDINALITY AS n(ev, ord)
-          LEFT JOIN events e ON e.id = (n.ev->>'id')::uuid
-         WHERE e.position IS NULL
-            OR e.type <> n.ev->>'type'
-            OR e.position <> v_last - v_count + n.ord
-         ORDER BY n.ord
-         LIMIT 1;
-        IF v_stored = v_count AND v_mismatch IS NULL THEN
+        IF v_stored = v_count AND NOT EXISTS (
+            SELECT 1
+              FROM jsonb_array_elements(p_events) WITH ORDINALITY AS n(ev, ord)
+              JOIN events e ON e.id = (n.ev->>'id')::uuid
+             WHERE e.type <> n.ev->>'type' OR e.position <> v_last - v_count + n.ord
+        ) THEN
             RETURN v_last;
         END IF;
-        RAISE EXCEPTION 'duplicate event id' USING ERRCODE = 'TAM01',
-            DETAIL = coalesce(v_mismatch::text, '');
+        SELECT e.id INTO v_duplicate
+          FROM jsonb_array_elements(p_events) WITH ORDINALITY AS n(ev, ord)
+          JOIN events e ON e.id = (n.ev->>'id')::uuid
+         ORDER BY n.ord LIMIT 1;
+        RAISE EXCEPTION 'duplicate event id' USING ERRCODE = 'TAM01', DETAIL = v_duplicate::text;
     END IF;
 
     IF p_condition IS NOT NULL THEN

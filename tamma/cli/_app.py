@@ -1,0 +1,49 @@
+"""Root of the `tamma` command: joins the command groups and owns the one error handler.
+
+Heavy imports (SQLAlchemy, Prefect, SDKs) happen inside commands, so `tamma --help`
+starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tamma.cli import db, demo, events
+
+app = typer.Typer(
+    name="tamma",
+    help=(
+        "Tamma resolves issues end to end (analyze, plan, approve, implement test-first, "
+        "open a PR, repair CI) and records every decision as an event."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("events")(events.list_events)
+app.command("demo")(demo.demo)
+app.add_typer(db.app, name="db")
+
+
+def main() -> None:
+    """Console entry point: user-facing errors become one line on stderr and exit code 1."""
+    from tamma.errors import TammaError
+
+    try:
+        app(standalone_mode=True)
+    except TammaError as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        from event_store import EventStoreError
+
+        if isinstance(exc, EventStoreError):
+            _fail(str(exc))
+        raise
+
+
+def _fail(message: str) -> None:
+    print(f"tamma: error: {message}", file=sys.stderr)
+    sys.exit(1)

@@ -1,0 +1,90 @@
+"""`tamma events`: list the event stream, filtered, as a table or as JSON lines."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tamma.cli._options import DatabaseUrl, open_store
+
+if TYPE_CHECKING:
+    from event_store import Event
+
+_DATA_PREVIEW_CHARS = 80
+
+
+def list_events(
+    types: Annotated[
+        list[str] | None,
+        typer.Option("--type", "-t", help="Only events of this type; repeat for any of several types."),
+    ] = None,
+    tags: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag", help="Only events carrying this tag, e.g. issue:local:demo#1; repeat: all of them."
+        ),
+    ] = None,
+    after: Annotated[int, typer.Option(min=0, help="Only events after this position.")] = 0,
+    limit: Annotated[int, typer.Option(min=0, help="Show at most this many events; 0 for no limit.")] = 50,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line (position, id, type, tags, data, ...).")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List events in position order.
+
+    Examples:
+
+      tamma events --tag issue:local:demo#1
+
+      tamma events --type ISSUE.CLAIMED --type ISSUE.RELEASED --after 120 --json
+    """
+    from event_store import Query
+
+    query = Query.of(types=types or (), tags=tags or ()) if types or tags else Query.all()
+    with open_store(database_url) as store:
+        events = store.read(query, after=after, limit=limit or None)
+        if as_json:
+            for event in events:
+                typer.echo(json.dumps(_as_json(event), ensure_ascii=False))
+        else:
+            _print_table(list(events), limit)
+
+
+def _as_json(event: Event) -> dict[str, Any]:
+    return {
+        "position": event.position,
+        "id": str(event.id),
+        "type": event.type,
+        "tags": list(event.tags),
+        "data": event.data,
+        "metadata": event.metadata,
+        "recorded_at": event.recorded_at.isoformat(),
+    }
+
+
+def _print_table(events: list[Event], limit: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not events:
+        console.print("No events match.")
+        return
+    table = Table("pos", "recorded (UTC)", "type", "tags", "data", box=None, header_style="bold")
+    for event in events:
+        data = json.dumps(event.data, ensure_ascii=False)
+        if len(data) > _DATA_PREVIEW_CHARS:
+            data = data[: _DATA_PREVIEW_CHARS - 1] + "…"
+        table.add_row(
+            str(event.position),
+            event.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+            event.type,
+            ", ".join(event.tags),
+            data,
+        )
+    console.print(table)
+    if limit and len(events) == limit:
+        console.print(f"[dim]First {limit} shown; continue with --after {events[-1].position}.[/dim]")

@@ -1,0 +1,1 @@
+"""`tamma demo`: an offline walk through Tamma on embedded defaults."""
