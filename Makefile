@@ -22,6 +22,7 @@ test: lint $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/event_store.py --markdown docs/BENCHMARKS.md

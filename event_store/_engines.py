@@ -71,7 +71,7 @@ def _create_sqlite(url: URL) -> Engine:
         # One shared connection, or every checkout would see its own empty database.
         options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     else:
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, **options)
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_sqlite_transaction)

@@ -60,9 +60,10 @@ def _check_json_object(value: object, name: str) -> dict[str, Any]:
         raise InvalidEvent(f"event {name} must be a JSON object (a dict), got {type(value).__name__}")
     try:
         # Round-trip so the stored value is exactly what a later read returns.
-        return json.loads(json.dumps(value, allow_nan=False))
+        stored: dict[str, Any] = json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise InvalidEvent(f"event {name} is not JSON-serializable: {exc}") from None
+    return stored
 
 
 @dataclass(frozen=True, slots=True)

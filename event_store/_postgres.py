@@ -37,7 +37,8 @@ def append(engine: Engine, events: Sequence[NewEvent], condition: AppendConditio
         after = condition.after or 0
     try:
         with engine.connect() as connection:
-            return connection.exec_driver_sql(_APPEND_SQL, (batch, items, after)).scalar_one()
+            position: int = connection.exec_driver_sql(_APPEND_SQL, (batch, items, after)).scalar_one()
+            return position
     except DBAPIError as exc:
         _raise_typed(exc, condition)
         raise

@@ -23,7 +23,8 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         if not connection.dialect.has_table(connection, "alembic_version"):
             return None
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        revision: str | None = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return revision
 
 
 def upgrade(engine: Engine) -> str:
@@ -45,7 +46,7 @@ def upgrade(engine: Engine) -> str:
                 )
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+            revision: str = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     return revision
 
 

@@ -40,7 +40,7 @@ def _stored_position_of_retry(connection: Connection, events: Sequence[NewEvent]
     }
     if not stored:
         return None
-    last = max(position for position, _ in stored.values())
+    last: int = max(position for position, _ in stored.values())
     for offset, new in enumerate(events):
         expected = (last - len(events) + 1 + offset, new.type)
         if stored.get(new.id) != expected:
@@ -59,22 +59,25 @@ def _check(connection: Connection, condition: AppendCondition) -> None:
 
 
 def _insert(connection: Connection, events: Sequence[NewEvent]) -> int:
-    head = connection.execute(select(func.coalesce(func.max(events_t.c.position), 0))).scalar_one()
+    head: int = connection.execute(select(func.coalesce(func.max(events_t.c.position), 0))).scalar_one()
     now = datetime.now(UTC)
-    rows = [
-        {
-            "position": head + offset,
-            "id": e.id,
-            "type": e.type,
-            "data": e.data,
-            "metadata": e.metadata,
-            "tags": list(e.tags),
-            "recorded_at": now,
-        }
-        for offset, e in enumerate(events, start=1)
-    ]
-    connection.execute(insert(events_t), rows)
-    tag_rows = [{"tag": tag, "position": row["position"]} for row in rows for tag in row["tags"]]
+    positioned = list(enumerate(events, start=head + 1))
+    connection.execute(
+        insert(events_t),
+        [
+            {
+                "position": position,
+                "id": e.id,
+                "type": e.type,
+                "data": e.data,
+                "metadata": e.metadata,
+                "tags": list(e.tags),
+                "recorded_at": now,
+            }
+            for position, e in positioned
+        ],
+    )
+    tag_rows = [{"tag": tag, "position": position} for position, e in positioned for tag in e.tags]
     if tag_rows:
         connection.execute(insert(tags_t), tag_rows)
-    return head + len(rows)
+    return head + len(positioned)

@@ -114,7 +114,10 @@ class EventStore:
     def head(self) -> int:
         """The last position in the store; 0 when it is empty."""
         with self._translate_errors(), self._engine.connect() as connection:
-            return connection.execute(select(func.coalesce(func.max(events_t.c.position), 0))).scalar_one()
+            head: int = connection.execute(
+                select(func.coalesce(func.max(events_t.c.position), 0))
+            ).scalar_one()
+        return head
 
     def upgrade(self) -> str:
         """Apply pending migrations (idempotent); returns the schema revision."""

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Identity, Index, Integer, Text, Uuid
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Identity, Index, Integer, Table, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -49,8 +49,8 @@ class EventTagRow(SQLModel, table=True):
     position: int = Field(sa_column=Column("position", POSITION_TYPE, primary_key=True))
 
 
-events_table = EventRow.__table__
-event_tags_table = EventTagRow.__table__
+events_table: Table = SQLModel.metadata.tables[EventRow.__tablename__]
+event_tags_table: Table = SQLModel.metadata.tables[EventTagRow.__tablename__]
 
 READ_COLUMNS = (
     events_table.c.position,

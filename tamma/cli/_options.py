@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from event_store import EventStore
 
 DatabaseUrl = Annotated[
     str | None,
@@ -20,7 +23,7 @@ DatabaseUrl = Annotated[
 ]
 
 
-def open_store(database_url: str | None):
+def open_store(database_url: str | None) -> EventStore:
     """The configured event store (`--database-url` > TAMMA_DATABASE_URL > YAML > default)."""
     from event_store import EventStore
     from tamma.config import load_settings

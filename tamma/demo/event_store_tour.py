@@ -111,7 +111,7 @@ def race_for_claim(url: str, workers: tuple[str, ...] = ("worker-a", "worker-b")
 def claim_owner(store: EventStore) -> str:
     """Who holds the raced issue, read back from the stream."""
     claims = list(store.read(Query.of(types=["ISSUE.CLAIMED"], tags=[RACED_ISSUE])))
-    return claims[0].data["worker"]
+    return str(claims[0].data["worker"])
 
 
 def present(store: EventStore, url: str, console: Console) -> None:
