@@ -66,7 +66,7 @@ READ_COLUMNS = (
 def event_from_row(row: Any) -> Event:
     """Map a row of `READ_COLUMNS` to the public type, times in UTC whatever the backend.
 
-    SQLite hands back naive UTC times; PostgreSQL, times in the session's time zone.
+    SQLite hands back naive UTC times; PostgreSQL sessions are set to UTC (see _engines).
     """
     position, event_id, event_type, data, tags, metadata, recorded_at = row
     if recorded_at.tzinfo is None:
