@@ -3,8 +3,7 @@
 PostgreSQL runs in autocommit: every append and every read batch is one statement, so no
 transaction is held open between round trips. SQLite runs in WAL mode with a busy timeout;
 appends open `BEGIN IMMEDIATE` to take the write lock before checking their condition.
-Stored JSON is decoded with orjson: on reads it is most of the cost per event, and orjson
-decodes about twice as fast as the standard library.
+Stored JSON is decoded by `_json.decode` (orjson first).
 """
 
 from __future__ import annotations
@@ -13,12 +12,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
+from event_store import _json
 from event_store._errors import DatabaseURLError
 
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -63,7 +62,7 @@ def _create_postgres(url: URL) -> Engine:
         isolation_level="AUTOCOMMIT",
         pool_size=4,
         max_overflow=8,
-        json_deserializer=orjson.loads,
+        json_deserializer=_json.decode,
         connect_args={
             "connect_timeout": PG_CONNECT_TIMEOUT_S,
             "application_name": "tamma-event-store",
@@ -81,7 +80,7 @@ def _create_sqlite(url: URL) -> Engine:
         options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     else:
         Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, json_deserializer=orjson.loads, **options)
+    engine = create_engine(url, json_deserializer=_json.decode, **options)
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine

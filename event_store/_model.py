@@ -15,7 +15,6 @@ Tamma makes each decision exactly once (Dynamic Consistency Boundary).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +22,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from event_store._errors import InvalidEvent
+from event_store._json import check_text, storable_object
 
 __all__ = ["AppendCondition", "Event", "NewEvent", "Query", "QueryItem"]
 
@@ -37,7 +37,7 @@ def _check_type(event_type: object) -> str:
         raise InvalidEvent(f"event type {event_type!r} must not contain whitespace")
     if len(event_type) > _MAX_TYPE_LENGTH:
         raise InvalidEvent(f"event type is longer than {_MAX_TYPE_LENGTH} characters")
-    return event_type
+    return check_text(event_type, "event type")
 
 
 def _check_tags(tags: Iterable[str], owner: str) -> tuple[str, ...]:
@@ -50,20 +50,8 @@ def _check_tags(tags: Iterable[str], owner: str) -> tuple[str, ...]:
         if len(tag) > _MAX_TAG_LENGTH:
             raise InvalidEvent(f"{owner} tag is longer than {_MAX_TAG_LENGTH} characters")
         if tag not in checked:
-            checked.append(tag)
+            checked.append(check_text(tag, f"{owner} tag"))
     return tuple(checked)
-
-
-def _check_json_object(value: object, name: str) -> dict[str, Any]:
-    """Reject what the database could not store faithfully, before anything is written."""
-    if not isinstance(value, Mapping):
-        raise InvalidEvent(f"event {name} must be a JSON object (a dict), got {type(value).__name__}")
-    try:
-        # Round-trip so the stored value is exactly what a later read returns.
-        stored: dict[str, Any] = json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise InvalidEvent(f"event {name} is not JSON-serializable: {exc}") from None
-    return stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +69,8 @@ class NewEvent:
         set_field = object.__setattr__
         set_field(self, "type", _check_type(self.type))
         set_field(self, "tags", _check_tags(self.tags, "event"))
-        set_field(self, "data", _check_json_object(self.data, "data"))
-        set_field(self, "metadata", _check_json_object(self.metadata, "metadata"))
+        set_field(self, "data", storable_object(self.data, "data"))
+        set_field(self, "metadata", storable_object(self.metadata, "metadata"))
         if not isinstance(self.id, UUID):
             try:
                 set_field(self, "id", UUID(str(self.id)))

@@ -25,11 +25,17 @@ JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 #   held to commit, so positions become visible strictly in order and a condition can never
 #   miss an event that commits concurrently. Each statement below takes a fresh READ
 #   COMMITTED snapshot, i.e. one taken after the lock was granted.
+# * Stored ids are looked up with `id = ANY (array)`, which always takes the unique index; a
+#   join against jsonb_array_elements could be planned as a scan of the whole table.
 # * A batch whose ids are all stored, in order and with the same types, is a retry of an
 #   append that already happened: its last position is returned and nothing is written.
 #   Any other reuse of a stored id raises SQLSTATE TAM01.
-# * Condition items with tags start from the (tag, position) index; type-only items use
-#   (type, position). A match raises SQLSTATE TAM02 with the first matching position.
+# * Condition items with tags start from the (tag, position) index, fenced in a MATERIALIZED
+#   CTE: left free, the planner may start from a common type's events and scan thousands of
+#   rows to find none (measured: 7 ms instead of 0.2). Type-only items use
+#   (type, position), one type at a time: `type = ANY(...) ORDER BY position LIMIT 1` (or
+#   min(position)) makes the planner walk the primary key through the whole table. The first
+#   match over all items raises SQLSTATE TAM02 with its position.
 APPEND_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION event_store_append(p_events jsonb, p_condition jsonb, p_after bigint)
 RETURNS bigint
@@ -37,19 +43,20 @@ LANGUAGE plpgsql
 AS $fn$
 DECLARE
     v_count integer := jsonb_array_length(p_events);
+    v_ids uuid[];
     v_stored integer;
     v_last bigint;
     v_duplicate uuid;
-    v_item jsonb;
     v_types text[];
     v_tags text[];
+    v_type text;
+    v_found bigint;
     v_conflict bigint;
 BEGIN
     LOCK TABLE events IN EXCLUSIVE MODE;
 
-    SELECT count(*), max(e.position) INTO v_stored, v_last
-      FROM jsonb_array_elements(p_events) AS n(ev)
-      JOIN events e ON e.id = (n.ev->>'id')::uuid;
+    v_ids := ARRAY(SELECT (n.ev->>'id')::uuid FROM jsonb_array_elements(p_events) AS n(ev));
+    SELECT count(*), max(position) INTO v_stored, v_last FROM events WHERE id = ANY (v_ids);
     IF v_stored > 0 THEN
         IF v_stored = v_count AND NOT EXISTS (
             SELECT 1
@@ -59,36 +66,42 @@ BEGIN
         ) THEN
             RETURN v_last;
         END IF;
-        SELECT e.id INTO v_duplicate
-          FROM jsonb_array_elements(p_events) WITH ORDINALITY AS n(ev, ord)
-          JOIN events e ON e.id = (n.ev->>'id')::uuid
+        SELECT n.id INTO v_duplicate
+          FROM unnest(v_ids) WITH ORDINALITY AS n(id, ord)
+         WHERE EXISTS (SELECT 1 FROM events e WHERE e.id = n.id)
          ORDER BY n.ord LIMIT 1;
         RAISE EXCEPTION 'duplicate event id' USING ERRCODE = 'TAM01', DETAIL = v_duplicate::text;
     END IF;
 
     IF p_condition IS NOT NULL THEN
         IF jsonb_array_length(p_condition) = 0 THEN
-            SELECT position INTO v_conflict FROM events
-             WHERE position > p_after ORDER BY position LIMIT 1;
+            SELECT min(position) INTO v_conflict FROM events WHERE position > p_after;
         END IF;
-        FOR v_item IN SELECT value FROM jsonb_array_elements(p_condition) LOOP
-            EXIT WHEN v_conflict IS NOT NULL;
-            v_types := ARRAY(SELECT jsonb_array_elements_text(v_item->'types'));
-            v_tags := ARRAY(SELECT jsonb_array_elements_text(v_item->'tags'));
+        FOR v_types, v_tags IN
+            SELECT ARRAY(SELECT jsonb_array_elements_text(q->'types')),
+                   ARRAY(SELECT jsonb_array_elements_text(q->'tags'))
+              FROM jsonb_array_elements(p_condition) AS item(q)
+        LOOP
             IF cardinality(v_tags) > 0 THEN
-                SELECT t.position INTO v_conflict
-                  FROM event_tags t JOIN events e ON e.position = t.position
-                 WHERE t.tag = v_tags[1] AND t.position > p_after
-                   AND (cardinality(v_types) = 0 OR e.type = ANY (v_types))
-                   AND e.tags @> (v_item->'tags')
-                 ORDER BY t.position LIMIT 1;
+                WITH tagged AS MATERIALIZED (
+                    SELECT position FROM event_tags WHERE tag = v_tags[1] AND position > p_after
+                )
+                SELECT e.position INTO v_found
+                  FROM tagged JOIN events e ON e.position = tagged.position
+                 WHERE (cardinality(v_types) = 0 OR e.type = ANY (v_types))
+                   AND e.tags @> to_jsonb(v_tags)
+                 ORDER BY e.position LIMIT 1;
+                v_conflict := least(v_conflict, v_found);
             ELSIF cardinality(v_types) > 0 THEN
-                SELECT position INTO v_conflict FROM events
-                 WHERE type = ANY (v_types) AND position > p_after
-                 ORDER BY position LIMIT 1;
+                FOREACH v_type IN ARRAY v_types LOOP
+                    SELECT position INTO v_found FROM events
+                     WHERE type = v_type AND position > p_after
+                     ORDER BY position LIMIT 1;
+                    v_conflict := least(v_conflict, v_found);
+                END LOOP;
             ELSE
-                SELECT position INTO v_conflict FROM events
-                 WHERE position > p_after ORDER BY position LIMIT 1;
+                SELECT min(position) INTO v_found FROM events WHERE position > p_after;
+                v_conflict := least(v_conflict, v_found);
             END IF;
         END LOOP;
         IF v_conflict IS NOT NULL THEN
