@@ -64,3 +64,12 @@ def store(store_url: str) -> Iterator[EventStore]:
     """An empty, open event store, once per backend."""
     with EventStore(store_url) as opened:
         yield opened
+
+
+def terminate_store_connections(url: str) -> None:
+    """Kill the event store's server connections, as a server restart or idle timeout would."""
+    with psycopg.connect(_libpq(url), autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = 'tamma-event-store' AND datname = current_database()"
+        )
