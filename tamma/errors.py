@@ -1,16 +1,46 @@
 """Tamma's errors: one tree, translated at the edges, rendered as one line by the CLI.
 
     TammaError
-    └── ConfigError        a setting is missing, malformed or contradicts another
+    ├── ConfigError                 a setting is missing, malformed or contradicts another
+    └── ProviderError               a model provider failed (`provider`, `status`, `retryable`)
+        ├── TransientProviderError  worth retrying: the same call may succeed later
+        │   ├── RateLimited             429; `retry_after` seconds when the server said
+        │   ├── ProviderOverloaded      529 or 503
+        │   ├── ProviderServerError     other 5xx
+        │   └── ProviderConnectionError connection refused or reset, timeout
+        ├── PermanentProviderError  retrying cannot help; fix the request or the settings
+        │   ├── InvalidRequest          400
+        │   │   └── ContextTooLong          the prompt exceeds the model's context window
+        │   ├── AuthenticationFailed    401: the key is missing, wrong or revoked
+        │   ├── PermissionDenied        403
+        │   └── ModelNotFound           404
+        ├── ProviderUnavailable     every provider of a failover chain failed or is open
+        └── ReplayDivergence        a replayed request differs from the recording
 
 The event store keeps its own tree (`event_store.EventStoreError`), since it depends on
-nothing of ours; the CLI renders both the same way. Later layers (providers, platforms,
-agent budgets) add their branches here. No message ever carries a secret.
+nothing of ours; the CLI renders both the same way. No message ever carries a secret.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "TammaError"]
+__all__ = [
+    "AuthenticationFailed",
+    "ConfigError",
+    "ContextTooLong",
+    "InvalidRequest",
+    "ModelNotFound",
+    "PermanentProviderError",
+    "PermissionDenied",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderOverloaded",
+    "ProviderServerError",
+    "ProviderUnavailable",
+    "RateLimited",
+    "ReplayDivergence",
+    "TammaError",
+    "TransientProviderError",
+]
 
 
 class TammaError(Exception):
@@ -19,3 +49,77 @@ class TammaError(Exception):
 
 class ConfigError(TammaError):
     """A setting is missing or invalid; the message names the setting and where it came from."""
+
+
+class ProviderError(TammaError):
+    """A model provider failed. `retryable` says whether the same call may succeed later."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None) -> None:
+        self.provider = provider
+        self.status = status
+        prefix = f"{provider}: " if provider else ""
+        super().__init__(f"{prefix}{message}")
+
+
+class TransientProviderError(ProviderError):
+    retryable = True
+
+    def __init__(
+        self, message: str, *, provider: str = "", status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, provider=provider, status=status)
+
+
+class RateLimited(TransientProviderError):
+    """429: too many requests or tokens per minute."""
+
+
+class ProviderOverloaded(TransientProviderError):
+    """529 (Anthropic) or 503: the service is busy."""
+
+
+class ProviderServerError(TransientProviderError):
+    """Another 5xx."""
+
+
+class ProviderConnectionError(TransientProviderError):
+    """No answer: connection refused or reset, or the request timed out."""
+
+
+class PermanentProviderError(ProviderError):
+    """Retrying the same call cannot help."""
+
+
+class InvalidRequest(PermanentProviderError):
+    """400: the request was malformed."""
+
+
+class ContextTooLong(InvalidRequest):
+    """The prompt does not fit the model's context window."""
+
+
+class AuthenticationFailed(PermanentProviderError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDenied(PermanentProviderError):
+    """403: the key may not use this model or feature."""
+
+
+class ModelNotFound(PermanentProviderError):
+    """404: no such model (or endpoint) at this provider."""
+
+
+class ProviderUnavailable(ProviderError):
+    """Every provider in a failover chain failed or has its circuit open."""
+
+
+class ReplayDivergence(TammaError):
+    """A replayed run asked something the recording did not: the run is not the same."""
+
+    def __init__(self, index: int, detail: str) -> None:
+        self.index = index
+        super().__init__(f"replay diverged at model request #{index + 1}: {detail}")

@@ -1,0 +1,190 @@
+"""`AnthropicProvider`: the Messages API through the official `anthropic` SDK.
+
+Prompt caching: the system prompt (which follows the tools, so it covers them too) and the
+last block of the conversation carry `cache_control`. Each turn of an agent loop only
+appends to the conversation, so turn n+1 reads turn n's prefix from the cache and pays the
+cache-write price for the new part alone.
+
+The SDK's own retries are off (`max_retries=0`); `RetryPolicy` is the one retry owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+import anthropic
+
+from tamma.errors import ProviderConnectionError
+from tamma.providers._classify import error_for_status
+from tamma.providers._models import (
+    Completed,
+    ContentBlock,
+    Message,
+    Request,
+    Response,
+    StopReason,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    ToolResultBlock,
+    ToolUseBlock,
+    ToolUseReceived,
+    Usage,
+)
+from tamma.providers._pricing import PriceTable
+from tamma.providers._retry import RetryPolicy, parse_retry_after
+from tamma.redaction import redact
+
+__all__ = ["AnthropicProvider"]
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_TIMEOUT_S = 600.0
+_CACHE = {"type": "ephemeral"}
+_STOP_REASONS: dict[str | None, StopReason] = {
+    "end_turn": "end_turn",
+    "tool_use": "tool_use",
+    "max_tokens": "max_tokens",
+    "stop_sequence": "stop_sequence",
+    "refusal": "refusal",
+}
+
+
+class AnthropicProvider:
+    """Claude models. `base_url` defaults to ANTHROPIC_BASE_URL, then Anthropic's API."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        model: str = DEFAULT_MODEL,
+        base_url: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        prices: PriceTable | None = None,
+        retry: RetryPolicy | None = None,
+        name: str = "anthropic",
+    ) -> None:
+        self.name = name
+        self.model = model
+        self._prices = prices or PriceTable()
+        self._retry = retry or RetryPolicy()
+        self._client = anthropic.Anthropic(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout_s,
+            max_retries=0,
+        )
+
+    def complete(self, request: Request) -> Response:
+        params = self._params(request)
+
+        def attempt() -> Response:
+            with self._translate_errors():
+                return self._response(self._client.messages.create(**params))
+
+        return self._retry.call(attempt)
+
+    def stream(self, request: Request) -> Iterator[StreamEvent]:
+        """Retries only opening the stream: once events flow, the caller has seen output."""
+        params = self._params(request)
+        with ExitStack() as opened:
+            stream = self._retry.call(lambda: self._open_stream(params, opened))
+            with self._translate_errors():
+                for event in stream:
+                    if event.type == "text":
+                        yield TextDelta(text=event.text)
+                    elif event.type == "content_block_stop" and event.content_block.type == "tool_use":
+                        block = event.content_block
+                        yield ToolUseReceived(
+                            block=ToolUseBlock(id=block.id, name=block.name, input=dict(block.input))
+                        )
+                final = stream.get_final_message()
+        yield Completed(response=self._response(final))
+
+    def _open_stream(self, params: dict[str, Any], opened: ExitStack) -> Any:
+        with self._translate_errors():
+            return opened.enter_context(self._client.messages.stream(**params))
+
+    def _params(self, request: Request) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": request.model or self.model,
+            "max_tokens": request.max_tokens,
+            "messages": _messages(request.messages),
+        }
+        if request.system:
+            params["system"] = [{"type": "text", "text": request.system, "cache_control": _CACHE}]
+        if request.tools:
+            params["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.input_schema}
+                for t in request.tools
+            ]
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        return params
+
+    def _response(self, message: Any) -> Response:
+        usage = Usage(
+            input_tokens=message.usage.input_tokens or 0,
+            output_tokens=message.usage.output_tokens or 0,
+            cache_read_tokens=message.usage.cache_read_input_tokens or 0,
+            cache_write_tokens=message.usage.cache_creation_input_tokens or 0,
+        )
+        content: list[ContentBlock] = []
+        for block in message.content:
+            if block.type == "text":
+                content.append(TextBlock(text=block.text))
+            elif block.type == "tool_use":
+                content.append(ToolUseBlock(id=block.id, name=block.name, input=dict(block.input)))
+        return Response(
+            id=message.id,
+            model=message.model,
+            content=tuple(content),
+            stop_reason=_STOP_REASONS.get(message.stop_reason, "other"),
+            usage=usage,
+            cost_usd=self._prices.cost(message.model, usage),
+            provider=self.name,
+        )
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except anthropic.APIStatusError as exc:
+            retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
+            raise error_for_status(
+                exc.status_code, _error_message(exc), provider=self.name, retry_after=retry_after
+            ) from exc
+        except anthropic.APITimeoutError as exc:
+            raise ProviderConnectionError("request timed out", provider=self.name) from exc
+        except anthropic.APIConnectionError as exc:
+            raise ProviderConnectionError(f"cannot connect: {redact(str(exc))}", provider=self.name) from exc
+
+
+def _error_message(exc: anthropic.APIStatusError) -> str:
+    body: dict[str, Any] = exc.body if isinstance(exc.body, dict) else {}
+    error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
+    kind, message = error.get("type", ""), error.get("message", "")
+    return f"{kind}: {message}" if kind and message else str(exc.message)
+
+
+def _messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    """Wire messages, with a cache breakpoint on the last block of the conversation."""
+    contents = [[_block(b) for b in m.content] for m in messages]
+    if contents and contents[-1]:
+        contents[-1][-1]["cache_control"] = _CACHE
+    return [{"role": m.role, "content": content} for m, content in zip(messages, contents, strict=True)]
+
+
+def _block(block: ContentBlock) -> dict[str, Any]:
+    if isinstance(block, TextBlock):
+        return {"type": "text", "text": block.text}
+    if isinstance(block, ToolUseBlock):
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+    assert isinstance(block, ToolResultBlock)
+    return {
+        "type": "tool_result",
+        "tool_use_id": block.tool_use_id,
+        "content": block.content,
+        "is_error": block.is_error,
+    }

@@ -1,0 +1,84 @@
+"""`ScriptedProvider`: plays a fixed list of responses, for the offline demo and for tests of
+the layers above providers. It never calls a network and is only used when asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tamma.errors import ProviderError
+from tamma.providers._models import (
+    Completed,
+    ContentBlock,
+    Request,
+    Response,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    ToolUseBlock,
+    ToolUseReceived,
+    Usage,
+)
+
+__all__ = ["ScriptedProvider", "scripted_text", "scripted_tool_use"]
+
+SCRIPTED_MODEL = "scripted"
+
+
+def scripted_text(text: str, usage: Usage | None = None) -> Response:
+    """A scripted answer of plain text."""
+    return _response((TextBlock(text=text),), "end_turn", usage)
+
+
+def scripted_tool_use(
+    name: str, tool_input: dict[str, Any], *, tool_id: str = "", text: str = ""
+) -> Response:
+    """A scripted answer that calls one tool (optionally after some text)."""
+    blocks: list[ContentBlock] = [TextBlock(text=text)] if text else []
+    blocks.append(ToolUseBlock(id=tool_id or f"toolu_scripted_{name}", name=name, input=tool_input))
+    return _response(tuple(blocks), "tool_use", None)
+
+
+def _response(content: tuple[ContentBlock, ...], stop_reason: Any, usage: Usage | None) -> Response:
+    return Response(
+        id="msg_scripted",
+        model=SCRIPTED_MODEL,
+        content=content,
+        stop_reason=stop_reason,
+        usage=usage or Usage(),
+        cost_usd=0.0,
+        provider="scripted",
+    )
+
+
+class ScriptedProvider:
+    """Answers each request with the next response of `script`, in order."""
+
+    name = "scripted"
+
+    def __init__(self, script: Iterable[Response]) -> None:
+        self._script = list(script)
+        self.requests: list[Request] = []
+
+    @property
+    def remaining(self) -> int:
+        return len(self._script) - len(self.requests)
+
+    def complete(self, request: Request) -> Response:
+        if self.remaining <= 0:
+            asked = len(self.requests) + 1
+            raise ProviderError(
+                f"the script has {len(self._script)} responses; request #{asked} is one too many"
+            )
+        self.requests.append(request)
+        return self._script[len(self.requests) - 1]
+
+    def stream(self, request: Request) -> Iterator[StreamEvent]:
+        response = self.complete(request)
+        for block in response.content:
+            if isinstance(block, TextBlock):
+                yield TextDelta(text=block.text)
+            elif isinstance(block, ToolUseBlock):
+                yield ToolUseReceived(block=block)
+        yield Completed(response=response)
