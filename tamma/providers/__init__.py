@@ -1,4 +1,5 @@
-"""Model providers behind one protocol: Anthropic, failover, recording and replay.
+"""Model providers behind one protocol: Anthropic, OpenAI-compatible, failover, recording
+and replay.
 
     provider = RecordingProvider(AnthropicProvider(model="claude-sonnet-4-5"), store, ["run:42"])
     response = provider.complete(Request(messages=(Message.user("Plan a fix for ..."),)))
@@ -25,6 +26,7 @@ from tamma.providers._models import (
     ToolUseReceived,
     Usage,
 )
+from tamma.providers._openai import OpenAICompatibleProvider
 from tamma.providers._pricing import ModelPrice, PriceTable
 from tamma.providers._protocol import Provider
 from tamma.providers._recording import RecordingProvider, ReplayProvider
@@ -40,6 +42,7 @@ __all__ = [
     "FailoverProvider",
     "Message",
     "ModelPrice",
+    "OpenAICompatibleProvider",
     "PriceTable",
     "Provider",
     "RecordingProvider",

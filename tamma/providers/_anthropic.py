@@ -39,7 +39,7 @@ from tamma.redaction import redact
 
 __all__ = ["AnthropicProvider"]
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_TIMEOUT_S = 600.0
 _CACHE = {"type": "ephemeral"}
 _STOP_REASONS: dict[str | None, StopReason] = {

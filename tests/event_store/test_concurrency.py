@@ -15,6 +15,7 @@ import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable
+from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
@@ -26,6 +27,7 @@ ROUNDS = 50
 BARRIER_TIMEOUT_S = 60.0
 RESULT_TIMEOUT_S = 120.0
 JOIN_TIMEOUT_S = 30.0
+MAX_ATTEMPTS = 100  # a decider retries a refused decision; each retry round someone wins
 
 MIXED_TAG = "issue:race#mixed"
 UNRELATED_TAG = "issue:race#elsewhere"
@@ -34,7 +36,7 @@ Result = tuple[Any, ...]
 Worker = Callable[..., None]
 
 
-def _claim_rounds(url: str, worker: int, barrier: Barrier, results: Any, shared_tag: bool) -> None:
+def _claim_rounds(url: str, worker: int, barrier: Barrier, results: Queue[Result], shared_tag: bool) -> None:
     """Each round: wait for everyone, then claim the round's tag (or this worker's own tag)."""
     try:
         with EventStore(url) as store:
@@ -53,12 +55,13 @@ def _claim_rounds(url: str, worker: int, barrier: Barrier, results: Any, shared_
         results.put(("fatal", -1, worker, traceback.format_exc()))
 
 
-def _mixed_rounds(url: str, worker: int, barrier: Barrier, results: Any, conditional: bool) -> None:
-    """Unconditional appenders add matching and unrelated events; deciders read the boundary,
-    pause briefly (so appends land between read and write), then append with `after`."""
+def _mixed_rounds(url: str, worker: int, barrier: Barrier, results: Queue[Result], conditional: bool) -> None:
+    """Unconditional appenders add one matching and one unrelated event per round. Deciders
+    run the DCB loop: read the boundary, pause (so appends land between read and write),
+    append with `after` = last position seen, and on refusal read again and retry."""
     boundary = Query.of(tags=[MIXED_TAG])
     jitter = random.Random(worker)
-    last_seen = 0
+    last_seen = seen = 0
     try:
         with EventStore(url) as store:
             for round_ in range(ROUNDS):
@@ -68,21 +71,28 @@ def _mixed_rounds(url: str, worker: int, barrier: Barrier, results: Any, conditi
                     jitter.shuffle(tags)
                     for event_tags in tags:
                         store.append(NewEvent("NOTE.ADDED", {"worker": worker}, tags=event_tags))
-                    results.put(("appended", round_, worker, None, None))
+                    results.put(("appended", round_, worker, []))
                     continue
-                for event in store.read(boundary, after=last_seen):
-                    last_seen = event.position
-                time.sleep(jitter.random() * 0.003)
+                # One id for every attempt: a refused append stores nothing, so retrying is safe.
                 decision = NewEvent("DECISION.MADE", {"worker": worker, "round": round_}, tags=[MIXED_TAG])
-                try:
-                    position = store.append([decision], AppendCondition(boundary, after=last_seen))
-                    results.put(("decided", round_, worker, last_seen, position))
-                except AppendConditionFailed as exc:
-                    results.put(("refused", round_, worker, last_seen, exc.conflicting_position))
-                except Exception as exc:
-                    results.put(("error", round_, worker, last_seen, repr(exc)))
+                attempts: list[tuple[str, int, object, int]] = []
+                while len(attempts) < MAX_ATTEMPTS:
+                    for event in store.read(boundary, after=last_seen):
+                        last_seen, seen = event.position, seen + 1
+                    time.sleep(jitter.random() * 0.003)
+                    try:
+                        position = store.append([decision], AppendCondition(boundary, after=last_seen))
+                    except AppendConditionFailed as exc:
+                        attempts.append(("refused", last_seen, exc.conflicting_position, seen))
+                        continue
+                    except Exception as exc:
+                        attempts.append(("error", last_seen, repr(exc), seen))
+                    else:
+                        attempts.append(("decided", last_seen, position, seen))
+                    break
+                results.put(("attempts", round_, worker, attempts))
     except BaseException:
-        results.put(("fatal", -1, worker, traceback.format_exc(), None))
+        results.put(("fatal", -1, worker, traceback.format_exc()))
 
 
 def _race(target: Worker, url: str, flags: list[bool]) -> list[Result]:
@@ -162,24 +172,29 @@ def test_condition_never_misses_a_concurrent_unconditional_append(store: EventSt
     conditional = [worker % 2 == 0 for worker in range(WORKERS)]
     results = _race(_mixed_rounds, store_url, conditional)
 
-    assert [r for r in results if r[0] == "error"] == []
+    attempts = [attempt for kind, _, _, tried in results if kind == "attempts" for attempt in tried]
+    assert [a for a in attempts if a[0] == "error"] == []
     events = list(store.read())
     matching = [e.position for e in events if MIXED_TAG in e.tags]
-    decided = [(after, position) for kind, _, _, after, position in results if kind == "decided"]
-    refused = [(after, conflict) for kind, _, _, after, conflict in results if kind == "refused"]
-    # The race must actually have happened both ways, or the checks below prove nothing.
-    assert decided, "no conditional append ever succeeded"
-    assert refused, "no conditional append was ever refused"
+    decided = [(after, position, seen) for kind, after, position, seen in attempts if kind == "decided"]
+    refused = [(after, conflict) for kind, after, conflict, _ in attempts if kind == "refused"]
+    # Every decider got through each round, and the race really happened: some were refused.
+    assert len(decided) == ROUNDS * conditional.count(True)
+    assert refused, "no conditional append was ever refused: the race did not happen"
 
-    for after, position in decided:
+    for after, position, seen in decided:
         slipped = [m for m in matching if after < m < position]
         assert slipped == [], f"append after={after} succeeded at {position} despite {slipped}"
+        # Nor may one hide below `after`: the decider saw every matching event up to it, i.e.
+        # positions became visible in order (an append committing late under a lower
+        # position would be skipped by the reader's `after` and by the condition alike).
+        assert seen == len([m for m in matching if m <= after]), f"decided after={after} without seeing all"
     for after, conflict in refused:
         # Refusals are justified: the reported event matches and is the first one after `after`.
         assert conflict == min(m for m in matching if m > after), (after, conflict)
 
     decisions = sorted(e.position for e in events if e.type == "DECISION.MADE")
-    assert decisions == sorted(position for _, position in decided)
+    assert decisions == sorted(position for _, position, _ in decided)
     notes = [e for e in events if e.type == "NOTE.ADDED"]
     assert len(notes) == 2 * ROUNDS * conditional.count(False)
     assert store.head() == len(events) == len(decisions) + len(notes)

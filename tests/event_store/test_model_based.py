@@ -99,9 +99,6 @@ class ModelEvent:
     new: NewEvent
     spec: EventSpec
 
-    def __repr__(self) -> str:  # failing examples print drawn events; keep them short
-        return f"ModelEvent({self.position}, {self.spec[0]!r}, tags={self.tags})"
-
     @property
     def tags(self) -> list[str]:
         return list(dict.fromkeys(self.spec[1]))  # duplicates dropped, first occurrence kept
@@ -256,7 +253,7 @@ class EventStoreMachine(RuleBasedStateMachine):
         """Conditions built around a stored event (its exact boundary, one tag too many, the
         other types): random queries rarely land this close, and PostgreSQL checks conditions
         in SQL of its own, apart from the one reads use."""
-        target = data.draw(st.sampled_from(self.events), label="target")
+        target = self.events[data.draw(st.integers(1, self.head()), label="target position") - 1]
         event_type, tags = target.spec[0], target.tags
         missing = [tag for tag in TAGS if tag not in tags]
         variant = data.draw(st.sampled_from(["exact", "other-types", "extra-tag"][: 3 if missing else 2]))
@@ -275,7 +272,7 @@ class EventStoreMachine(RuleBasedStateMachine):
     def retry(self, items: list[ModelItem] | None, data: st.DataObject) -> None:
         """A retried batch returns the position it got the first time and stores nothing,
         whatever its condition says now (a claim's own event would make it fail)."""
-        events, position = data.draw(st.sampled_from(self.batches), label="batch")
+        events, position = self.batches[data.draw(st.integers(0, len(self.batches) - 1), label="batch index")]
         condition = None if items is None else AppendCondition(to_query(items), after=self.draw_after(data))
         assert self.store.append(events, condition) == position
 
@@ -283,22 +280,22 @@ class EventStoreMachine(RuleBasedStateMachine):
     @rule(shape=st.sampled_from(["mixed", "retyped", "reversed", "twice"]), spec=event_specs, data=st.data())
     def reuse_id(self, shape: str, spec: EventSpec, data: st.DataObject) -> None:
         """A stored id in any batch that is not a retry of its own append is refused."""
-        stored = data.draw(st.sampled_from([e.new for e in self.events]), label="stored")
+        stored = self.events[data.draw(st.integers(1, self.head()), label="stored position") - 1].new
         fresh = self.new_event(spec)
         if fresh is None:
             return
         culprit: UUID | None = stored.id
         if shape == "mixed":
-            batch = data.draw(st.permutations([stored, fresh]), label="order")
+            batch = [stored, fresh] if data.draw(st.booleans(), label="stored first") else [fresh, stored]
         elif shape == "retyped":
             other = data.draw(st.sampled_from([t for t in TYPES if t != stored.type]), label="type")
             batch = [NewEvent(other, stored.data, stored.tags, stored.metadata, id=stored.id)]
         elif shape == "reversed" and any(len(events) > 1 for events, _ in self.batches):
-            events, _ = data.draw(st.sampled_from([b for b in self.batches if len(b[0]) > 1]), label="batch")
-            batch = events[::-1]
+            multi = [events for events, _ in self.batches if len(events) > 1]
+            batch = multi[data.draw(st.integers(0, len(multi) - 1), label="multi-event batch index")][::-1]
             culprit = None  # any id of the batch may be named
         else:  # "twice" (or "reversed" with no multi-event batch): the same id twice in one batch
-            twice = data.draw(st.sampled_from([stored, fresh]), label="twice")
+            twice = stored if data.draw(st.booleans(), label="stored id twice") else fresh
             batch, culprit = [twice, twice], twice.id
         with pytest.raises(DuplicateEventId) as refused:
             self.store.append(batch)
@@ -310,8 +307,10 @@ class EventStoreMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.events)
     @rule(data=st.data())
     def reappend_run(self, data: st.DataObject) -> None:
-        """Stored events re-sent in stored order: an exact batch is a retry; a run that is not
-        one of the appended batches is not specified beyond "stores nothing" (see report)."""
+        """Stored events re-sent in stored order: an exact batch is a retry. A run that is not
+        one of the appended batches (part of one, or spanning two) is accepted either way: the
+        store keeps no batch boundaries and answers with the run's last position, though the
+        EventStore docstring reads as if it should refuse. Nothing may be stored in any case."""
         start = data.draw(st.integers(0, self.head() - 1), label="start")
         stop = data.draw(st.integers(start + 1, min(self.head(), start + 4)), label="stop")
         run = [e.new for e in self.events[start:stop]]
@@ -363,6 +362,9 @@ class EventStoreMachine(RuleBasedStateMachine):
         assert all(e.recorded_at.tzinfo is not None for e in stored)
 
 
+# A failing run replays the machine while shrinking, up to hypothesis' own five-minute cap;
+# past the suite's 300 s timeout it would end as a confusing "flaky" error instead of a report.
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_store_agrees_with_in_memory_model(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path

@@ -1,0 +1,45 @@
+"""Pytest fixtures for the fake model APIs; register with `pytest_plugins = ["tests.fakes.fixtures"]`.
+
+Why session servers with per-test reset: binding a port and starting a thread per test costs
+more than the tests themselves, while a reset (script, request log, default reply, cache
+state, pending delays) is enough to keep tests from seeing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.openai import FakeOpenAI
+
+
+@pytest.fixture(scope="session")
+def fake_anthropic_server() -> Iterator[FakeAnthropic]:
+    """The session's fake Anthropic server (not reset: prefer `fake_anthropic`)."""
+    with FakeAnthropic() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fake_openai_server() -> Iterator[FakeOpenAI]:
+    """The session's fake OpenAI-compatible server (not reset: prefer `fake_openai`)."""
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_anthropic(fake_anthropic_server: FakeAnthropic) -> Iterator[FakeAnthropic]:
+    """The fake Anthropic Messages API with an empty script and request log."""
+    fake_anthropic_server.reset()
+    yield fake_anthropic_server
+    fake_anthropic_server.reset()
+
+
+@pytest.fixture
+def fake_openai(fake_openai_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
+    """The fake OpenAI-compatible chat completions API with an empty script and request log."""
+    fake_openai_server.reset()
+    yield fake_openai_server
+    fake_openai_server.reset()

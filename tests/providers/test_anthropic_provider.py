@@ -1,0 +1,179 @@
+"""AnthropicProvider through the real `anthropic` SDK against the fake Messages API."""
+
+from __future__ import annotations
+
+import pytest
+
+from tamma.errors import (
+    AuthenticationFailed,
+    ContextTooLong,
+    ProviderConnectionError,
+    ProviderOverloaded,
+)
+from tamma.providers import (
+    AnthropicProvider,
+    Completed,
+    Message,
+    Request,
+    RetryPolicy,
+    TextDelta,
+    ToolResultBlock,
+    ToolSpec,
+    ToolUseReceived,
+)
+from tests.fakes import anthropic as fa
+from tests.fakes import delayed
+from tests.fakes.anthropic import FakeAnthropic
+
+KEY = "sk-ant-api03-test-KEYKEYKEYKEYKEY"
+MODEL = "claude-sonnet-4-6"
+READ_FILE = ToolSpec(
+    name="read_file",
+    description="Read a file of the workspace",
+    input_schema={"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+)
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+def provider(
+    fake: FakeAnthropic, sleeps: Sleeps | None = None, *, retries: int = 3, **options: object
+) -> AnthropicProvider:
+    retry = RetryPolicy(retries=retries, sleep=sleeps or Sleeps(), random_fraction=lambda: 0.0)
+    return AnthropicProvider(api_key=KEY, model=MODEL, base_url=fake.base_url, retry=retry, **options)  # type: ignore[arg-type]
+
+
+def ask(text: str = "What is in a.py?") -> Request:
+    return Request(system="You are Tamma.", messages=(Message.user(text),), tools=(READ_FILE,))
+
+
+def test_tool_use_round_trip(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.enqueue(
+        fa.tool_use_message("read_file", {"path": "a.py"}, tool_id="toolu_1", text="Let me look."),
+        fa.text_message("a.py prints 1."),
+    )
+    claude = provider(fake_anthropic)
+    first = claude.complete(ask())
+    assert first.stop_reason == "tool_use"
+    assert first.text == "Let me look."
+    [call] = first.tool_uses
+    assert (call.id, call.name, call.input) == ("toolu_1", "read_file", {"path": "a.py"})
+    result = Message(role="user", content=(ToolResultBlock(tool_use_id="toolu_1", content="print(1)"),))
+    second = claude.complete(
+        ask().model_copy(update={"messages": (*ask().messages, first.as_message(), result)})
+    )
+    assert (second.text, second.stop_reason, second.provider) == ("a.py prints 1.", "end_turn", "anthropic")
+    sent = fake_anthropic.requests[1].json
+    assert sent["tools"][0]["name"] == "read_file"
+    assert sent["messages"][1]["content"][1] == {
+        "type": "tool_use",
+        "id": "toolu_1",
+        "name": "read_file",
+        "input": {"path": "a.py"},
+    }
+    assert sent["messages"][2]["content"][0]["type"] == "tool_result"
+
+
+def test_streaming_assembles_the_same_response(fake_anthropic: FakeAnthropic) -> None:
+    reply = fa.tool_use_message("read_file", {"path": "src/a.py"}, tool_id="toolu_9", text="Reading it now.")
+    fake_anthropic.enqueue(reply, reply)
+    claude = provider(fake_anthropic)
+    plain = claude.complete(ask())
+    events = list(claude.stream(ask()))
+    assert fake_anthropic.requests[1].streaming
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Reading it now."
+    assert [e.block for e in events if isinstance(e, ToolUseReceived)] == list(plain.tool_uses)
+    assert isinstance(events[-1], Completed)
+    assert events[-1].response == plain
+
+
+def test_cache_control_marks_system_and_the_end_of_the_conversation(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.enqueue(fa.text_message("ok"))
+    provider(fake_anthropic).complete(ask())
+    sent = fake_anthropic.last_request.json
+    assert sent["system"] == [
+        {"type": "text", "text": "You are Tamma.", "cache_control": {"type": "ephemeral"}}
+    ]
+    assert sent["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    marked = [b for m in sent["messages"] for b in m["content"] if "cache_control" in b]
+    assert len(marked) == 1
+
+
+def test_cost_counts_cache_reads_and_writes(fake_anthropic: FakeAnthropic) -> None:
+    usage = fa.TokenCounts(
+        input_tokens=1000, output_tokens=500, cache_creation_input_tokens=2000, cache_read_input_tokens=10_000
+    )
+    fake_anthropic.enqueue(fa.text_message("ok", usage=usage))
+    response = provider(fake_anthropic).complete(ask())
+    assert response.usage.cache_read_tokens == 10_000
+    assert response.usage.cache_write_tokens == 2000
+    # $3/MTok input, $15 output, $0.30 cache read, $3.75 cache write
+    assert response.cost_usd == pytest.approx((1000 * 3 + 500 * 15 + 10_000 * 0.3 + 2000 * 3.75) / 1e6)
+
+
+def test_transient_errors_are_retried_honouring_retry_after(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.enqueue(
+        fa.rate_limit_error(retry_after=7), fa.overloaded_error(), fa.text_message("finally")
+    )
+    sleeps = Sleeps()
+    assert provider(fake_anthropic, sleeps).complete(ask()).text == "finally"
+    assert sleeps.slept == [7.0, 2.0]
+    assert len(fake_anthropic.requests) == 3
+
+
+def test_retries_stop_after_three(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.enqueue(*[fa.overloaded_error() for _ in range(4)])
+    with pytest.raises(ProviderOverloaded) as failure:
+        provider(fake_anthropic).complete(ask())
+    assert failure.value.status == 529
+    assert len(fake_anthropic.requests) == 4
+
+
+def test_stream_opening_is_retried_too(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.enqueue(fa.rate_limit_error(retry_after=1), fa.text_message("streamed"))
+    events = list(provider(fake_anthropic).stream(ask()))
+    assert isinstance(events[-1], Completed)
+    assert events[-1].response.text == "streamed"
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [(fa.authentication_error(), AuthenticationFailed), (fa.prompt_too_long_error(), ContextTooLong)],
+)
+def test_permanent_errors_are_raised_at_once(
+    fake_anthropic: FakeAnthropic, reply: object, error: type
+) -> None:
+    fake_anthropic.enqueue(reply)
+    with pytest.raises(error) as failure:
+        provider(fake_anthropic).complete(ask())
+    assert len(fake_anthropic.requests) == 1
+    assert KEY not in str(failure.value)
+
+
+def test_timeouts_are_transient(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.enqueue(*[delayed(fa.text_message("late"), 2.0) for _ in range(2)])
+    with pytest.raises(ProviderConnectionError, match="timed out"):
+        provider(fake_anthropic, retries=1, timeout_s=0.2).complete(ask())
+    assert len(fake_anthropic.requests) == 2
+
+
+def test_anthropic_base_url_env_is_honoured(
+    fake_anthropic: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_anthropic.base_url)
+    fake_anthropic.enqueue(fa.text_message("via env"))
+    assert AnthropicProvider(api_key=KEY, model=MODEL).complete(ask()).text == "via env"
+
+
+def test_the_key_goes_only_into_the_authorization_header(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.enqueue(fa.text_message("ok"))
+    provider(fake_anthropic).complete(ask())
+    request = fake_anthropic.last_request
+    assert KEY in (request.headers.get("x-api-key", "") + request.headers.get("authorization", ""))
+    assert KEY not in request.raw_body.decode()
