@@ -20,6 +20,8 @@ from pydantic_settings import (
 )
 
 from tamma.errors import ConfigError
+from tamma.providers._pricing import ModelPrice
+from tamma.providers._settings import BreakerConfig, ProviderSettings
 
 __all__ = ["Settings", "load_settings", "tamma_home"]
 
@@ -38,6 +40,9 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=tamma_home)
     database_url: str | None = None
+    providers: tuple[ProviderSettings, ...] = (ProviderSettings(kind="anthropic"),)
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
 
     @field_validator("home")
     @classmethod

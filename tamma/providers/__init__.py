@@ -5,10 +5,14 @@ and replay.
     response = provider.complete(Request(messages=(Message.user("Plan a fix for ..."),)))
 
 Everything here is plain Python (no Prefect) and speaks the normalized models of
-`tamma.providers._models`; errors are `tamma.errors.ProviderError`s.
+`tamma.providers._models`; errors are `tamma.errors.ProviderError`s. The adapters load their
+SDKs on first use, so importing settings or models from here stays cheap for the CLI.
 """
 
-from tamma.providers._anthropic import AnthropicProvider
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from tamma.providers._failover import BreakerSettings, CircuitBreaker, FailoverProvider
 from tamma.providers._models import (
     Completed,
@@ -26,12 +30,31 @@ from tamma.providers._models import (
     ToolUseReceived,
     Usage,
 )
-from tamma.providers._openai import OpenAICompatibleProvider
 from tamma.providers._pricing import ModelPrice, PriceTable
 from tamma.providers._protocol import Provider
 from tamma.providers._recording import RecordingProvider, ReplayProvider
 from tamma.providers._retry import RetryPolicy
 from tamma.providers._scripted import ScriptedProvider, scripted_text, scripted_tool_use
+
+if TYPE_CHECKING:
+    from tamma.providers._anthropic import AnthropicProvider
+    from tamma.providers._factory import build_provider
+    from tamma.providers._openai import OpenAICompatibleProvider
+
+_LAZY = {
+    "AnthropicProvider": "tamma.providers._anthropic",
+    "OpenAICompatibleProvider": "tamma.providers._openai",
+    "build_provider": "tamma.providers._factory",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tamma.providers' has no attribute {name!r}")
+
 
 __all__ = [
     "AnthropicProvider",
@@ -60,6 +83,7 @@ __all__ = [
     "ToolUseBlock",
     "ToolUseReceived",
     "Usage",
+    "build_provider",
     "scripted_text",
     "scripted_tool_use",
 ]

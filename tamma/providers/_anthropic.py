@@ -54,6 +54,8 @@ _STOP_REASONS: dict[str | None, StopReason] = {
 class AnthropicProvider:
     """Claude models. `base_url` defaults to ANTHROPIC_BASE_URL, then Anthropic's API."""
 
+    default_model = DEFAULT_MODEL
+
     def __init__(
         self,
         *,
