@@ -177,3 +177,25 @@ def test_the_key_goes_only_into_the_authorization_header(fake_anthropic: FakeAnt
     request = fake_anthropic.last_request
     assert KEY in (request.headers.get("x-api-key", "") + request.headers.get("authorization", ""))
     assert KEY not in request.raw_body.decode()
+
+
+def test_each_turn_reads_the_previous_turns_from_the_cache(fake_anthropic: FakeAnthropic) -> None:
+    """The fake accounts cache use as the API does (writes at markers, reads of prefixes)."""
+    fake_anthropic.auto_cache_usage = True
+    fake_anthropic.default_reply = fa.tool_use_message("read_file", {"path": "a.py"}, tool_id="toolu_x")
+    claude = provider(fake_anthropic)
+    request = ask().model_copy(update={"system": "You are Tamma. " * 200})
+    usages = []
+    for turn in range(10):
+        response = claude.complete(request)
+        usages.append(response.usage)
+        result = Message(
+            role="user", content=(ToolResultBlock(tool_use_id="toolu_x", content=f"line {turn}\n" * 40),)
+        )
+        request = request.model_copy(update={"messages": (*request.messages, response.as_message(), result)})
+    assert usages[0].cache_read_tokens == 0
+    assert usages[0].cache_write_tokens > 0
+    later = usages[1:]
+    assert all(u.cache_read_tokens > 0 for u in later)
+    read = sum(u.cache_read_tokens for u in later)
+    assert read / sum(u.total_input_tokens for u in later) >= 0.8
