@@ -5,56 +5,74 @@ and replay.
     response = provider.complete(Request(messages=(Message.user("Plan a fix for ..."),)))
 
 Everything here is plain Python (no Prefect) and speaks the normalized models of
-`tamma.providers._models`; errors are `tamma.errors.ProviderError`s. The adapters load their
-SDKs on first use, so importing settings or models from here stays cheap for the CLI.
+`tamma.providers._models`; errors are `tamma.errors.ProviderError`s. Names load on first
+use (PEP 562), so importing one of them does not pull in every SDK: the CLI stays fast.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
-
-from tamma.providers._failover import BreakerSettings, CircuitBreaker, FailoverProvider
-from tamma.providers._models import (
-    Completed,
-    ContentBlock,
-    Message,
-    Request,
-    Response,
-    StopReason,
-    StreamEvent,
-    TextBlock,
-    TextDelta,
-    ToolResultBlock,
-    ToolSpec,
-    ToolUseBlock,
-    ToolUseReceived,
-    Usage,
-)
-from tamma.providers._pricing import ModelPrice, PriceTable
-from tamma.providers._protocol import Provider
-from tamma.providers._recording import RecordingProvider, ReplayProvider
-from tamma.providers._retry import RetryPolicy
-from tamma.providers._scripted import ScriptedProvider, scripted_text, scripted_tool_use
 
 if TYPE_CHECKING:
     from tamma.providers._anthropic import AnthropicProvider
     from tamma.providers._factory import build_provider
+    from tamma.providers._failover import BreakerSettings, CircuitBreaker, FailoverProvider
+    from tamma.providers._models import (
+        Completed,
+        ContentBlock,
+        Message,
+        Request,
+        Response,
+        StopReason,
+        StreamEvent,
+        TextBlock,
+        TextDelta,
+        ToolResultBlock,
+        ToolSpec,
+        ToolUseBlock,
+        ToolUseReceived,
+        Usage,
+    )
     from tamma.providers._openai import OpenAICompatibleProvider
+    from tamma.providers._pricing import ModelPrice, PriceTable
+    from tamma.providers._protocol import Provider
+    from tamma.providers._recording import RecordingProvider, ReplayProvider
+    from tamma.providers._retry import RetryPolicy
+    from tamma.providers._scripted import ScriptedProvider, scripted_text, scripted_tool_use
 
+# Keep in step with __all__ below (a test checks that every name resolves).
 _LAZY = {
     "AnthropicProvider": "tamma.providers._anthropic",
+    "BreakerSettings": "tamma.providers._failover",
+    "CircuitBreaker": "tamma.providers._failover",
+    "Completed": "tamma.providers._models",
+    "ContentBlock": "tamma.providers._models",
+    "FailoverProvider": "tamma.providers._failover",
+    "Message": "tamma.providers._models",
+    "ModelPrice": "tamma.providers._pricing",
     "OpenAICompatibleProvider": "tamma.providers._openai",
+    "PriceTable": "tamma.providers._pricing",
+    "Provider": "tamma.providers._protocol",
+    "RecordingProvider": "tamma.providers._recording",
+    "ReplayProvider": "tamma.providers._recording",
+    "Request": "tamma.providers._models",
+    "Response": "tamma.providers._models",
+    "RetryPolicy": "tamma.providers._retry",
+    "ScriptedProvider": "tamma.providers._scripted",
+    "StopReason": "tamma.providers._models",
+    "StreamEvent": "tamma.providers._models",
+    "TextBlock": "tamma.providers._models",
+    "TextDelta": "tamma.providers._models",
+    "ToolResultBlock": "tamma.providers._models",
+    "ToolSpec": "tamma.providers._models",
+    "ToolUseBlock": "tamma.providers._models",
+    "ToolUseReceived": "tamma.providers._models",
+    "Usage": "tamma.providers._models",
     "build_provider": "tamma.providers._factory",
+    "scripted_text": "tamma.providers._scripted",
+    "scripted_tool_use": "tamma.providers._scripted",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'tamma.providers' has no attribute {name!r}")
-
 
 __all__ = [
     "AnthropicProvider",
@@ -87,3 +105,9 @@ __all__ = [
     "scripted_text",
     "scripted_tool_use",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tamma.providers' has no attribute {name!r}")
