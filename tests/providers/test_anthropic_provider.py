@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from event_store import EventStore
 from tamma.errors import (
     AuthenticationFailed,
     ContextTooLong,
@@ -14,6 +17,8 @@ from tamma.providers import (
     AnthropicProvider,
     Completed,
     Message,
+    RecordingProvider,
+    ReplayProvider,
     Request,
     RetryPolicy,
     TextDelta,
@@ -199,3 +204,33 @@ def test_each_turn_reads_the_previous_turns_from_the_cache(fake_anthropic: FakeA
     assert all(u.cache_read_tokens > 0 for u in later)
     read = sum(u.cache_read_tokens for u in later)
     assert read / sum(u.total_input_tokens for u in later) >= 0.8
+
+
+def test_recorded_run_replays_identically_with_zero_http_requests(
+    fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    store = EventStore(f"sqlite:///{tmp_path / 'events.db'}")
+    fake_anthropic.enqueue(
+        fa.tool_use_message("read_file", {"path": "a.py"}, tool_id="toolu_1"), fa.text_message("Fixed.")
+    )
+    recorder = RecordingProvider(provider(fake_anthropic), store, ["run:live-1"])
+    first = recorder.complete(ask())
+    follow_up = ask().model_copy(
+        update={
+            "messages": (
+                *ask().messages,
+                first.as_message(),
+                Message(role="user", content=(ToolResultBlock(tool_use_id="toolu_1", content="x = 1"),)),
+            )
+        }
+    )
+    streamed = list(recorder.stream(follow_up))
+    assert isinstance(streamed[-1], Completed)
+    second = streamed[-1].response
+    served = len(fake_anthropic.requests)
+
+    replay = ReplayProvider(store, "run:live-1")
+    assert replay.complete(ask()) == first
+    assert replay.complete(follow_up) == second
+    assert len(fake_anthropic.requests) == served
+    assert KEY not in " ".join(str(e.data) for e in store.read())
