@@ -18,7 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._markdown import replace_section
+# Run as a file, Python puts benchmarks/ first on sys.path, where `benchmarks` is not
+# importable: put the repository root there instead, as `python -m benchmarks.cli_startup` does.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks._markdown import replace_section  # noqa: E402
 
 TAMMA = str(Path(sys.executable).with_name("tamma"))
 TARGET_S = 1.0

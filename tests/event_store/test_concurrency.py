@@ -110,14 +110,20 @@ def _race(target: Worker, url: str, flags: list[bool]) -> list[Result]:
     for process in processes:
         process.start()
     collected: list[Result] = []
+    silent_since = time.monotonic()
     try:
         while len(collected) < len(flags) * ROUNDS:
             try:
-                result = results.get(timeout=RESULT_TIMEOUT_S)
+                result = results.get(timeout=1.0)
             except queue.Empty:
-                raise AssertionError(f"workers went silent after {len(collected)} results") from None
+                died = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+                assert not died, f"workers died with exit codes {died}"
+                silent = time.monotonic() - silent_since
+                assert silent < RESULT_TIMEOUT_S, f"workers went silent after {len(collected)} results"
+                continue
             assert result[0] != "fatal", f"worker {result[2]} crashed:\n{result[3]}"
             collected.append(result)
+            silent_since = time.monotonic()
         for process in processes:
             process.join(JOIN_TIMEOUT_S)
             assert process.exitcode == 0, f"worker exited with {process.exitcode}"
@@ -167,8 +173,9 @@ def test_claims_on_disjoint_tags_never_conflict(store: EventStore, store_url: st
 
 
 def test_condition_never_misses_a_concurrent_unconditional_append(store: EventStore, store_url: str) -> None:
-    """Unconditional appends must serialize with conditional ones, or a decision made on a
-    stale read could slip past an event that committed after the read."""
+    """Unconditional appends must serialize with conditional ones and become visible in
+    position order, or a decision made on a stale read could slip past an event that
+    committed after the read."""
     conditional = [worker % 2 == 0 for worker in range(WORKERS)]
     results = _race(_mixed_rounds, store_url, conditional)
 

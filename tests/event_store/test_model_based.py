@@ -81,7 +81,7 @@ query_items = st.lists(
 )
 
 SETTINGS = settings(
-    max_examples=100,
+    max_examples=150,
     stateful_step_count=20,
     # Shrinking a stateful run replays it thousands of times: one bug at a time keeps a
     # failing run near a minute instead of hypothesis' five-minute shrink cap.
