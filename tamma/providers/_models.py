@@ -6,6 +6,7 @@ these models, so a recorded exchange replays the same whichever provider produce
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +26,7 @@ __all__ = [
     "ToolUseBlock",
     "ToolUseReceived",
     "Usage",
+    "replay_stream",
 ]
 
 
@@ -161,3 +163,14 @@ class Completed(_Frozen):
 
 
 StreamEvent = TextDelta | ToolUseReceived | Completed
+
+
+def replay_stream(response: Response) -> Iterator[StreamEvent]:
+    """The stream a live provider would have produced for `response`, one event per block:
+    what scripted and replayed providers yield, so stream consumers see the same shapes."""
+    for block in response.content:
+        if isinstance(block, TextBlock):
+            yield TextDelta(text=block.text)
+        elif isinstance(block, ToolUseBlock):
+            yield ToolUseReceived(block=block)
+    yield Completed(response=response)

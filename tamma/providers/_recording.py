@@ -15,7 +15,7 @@ from typing import Any
 
 from event_store import EventStore, NewEvent, Query
 from tamma.errors import ProviderError, ReplayDivergence
-from tamma.providers._models import Completed, Request, Response, StreamEvent
+from tamma.providers._models import Completed, Request, Response, StreamEvent, replay_stream
 from tamma.providers._protocol import Provider
 from tamma.redaction import Redactor
 
@@ -129,7 +129,7 @@ class ReplayProvider:
         return response
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
-        yield Completed(response=self.complete(request))
+        yield from replay_stream(self.complete(request))
 
 
 def _recorded_exchanges(store: EventStore, run_tag: str) -> list[tuple[Any, Response]]:

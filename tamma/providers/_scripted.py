@@ -9,16 +9,14 @@ from typing import Any
 
 from tamma.errors import ProviderError
 from tamma.providers._models import (
-    Completed,
     ContentBlock,
     Request,
     Response,
     StreamEvent,
     TextBlock,
-    TextDelta,
     ToolUseBlock,
-    ToolUseReceived,
     Usage,
+    replay_stream,
 )
 
 __all__ = ["ScriptedProvider", "scripted_text", "scripted_tool_use"]
@@ -75,10 +73,4 @@ class ScriptedProvider:
         return self._script[len(self.requests) - 1]
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
-        response = self.complete(request)
-        for block in response.content:
-            if isinstance(block, TextBlock):
-                yield TextDelta(text=block.text)
-            elif isinstance(block, ToolUseBlock):
-                yield ToolUseReceived(block=block)
-        yield Completed(response=response)
+        yield from replay_stream(self.complete(request))

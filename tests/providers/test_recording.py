@@ -125,3 +125,12 @@ def test_failures_are_recorded_and_reraised(store: EventStore) -> None:
     assert failed[0].data["error"] == "ProviderServerError"
     assert failed[0].data["retryable"] is True
     assert KEY not in failed[0].data["message"]
+
+
+def test_replayed_stream_has_the_recorded_event_shapes(store: EventStore) -> None:
+    _, recorded_stream = record(store)
+    replay = ReplayProvider(store, RUN)
+    first, second = conversation()
+    replayed_tool_turn = list(replay.stream(first))
+    assert [type(e) for e in replayed_tool_turn] == [ToolUseReceived, Completed]
+    assert list(replay.stream(second)) == recorded_stream
