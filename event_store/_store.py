@@ -24,10 +24,11 @@ class EventStore:
     `EventStore(url)` connects, and migrates the schema if it is missing or behind. With no
     URL it opens the embedded default `$TAMMA_HOME/events.db` (TAMMA_HOME: ~/.tamma).
 
-    Appends are atomic per batch and get consecutive positions. Re-appending a batch whose
-    events are already stored (same ids, same types, same order: a retried task) stores
-    nothing and returns the position it got the first time; any other reuse of a stored id
-    raises `DuplicateEventId`.
+    Appends are atomic per batch and get consecutive positions. Re-appending events that are
+    all stored already, with the same ids and types, in the same order at consecutive
+    positions (a retried task), stores nothing and returns the last one's position. The
+    store keeps no batch boundaries, so a run of stored events re-sent on its own counts as
+    such a retry too. Any other reuse of a stored id raises `DuplicateEventId`.
     """
 
     def __init__(self, url: str | None = None, *, read_batch_size: int = DEFAULT_READ_BATCH) -> None:
