@@ -1,7 +1,8 @@
 """`AnthropicProvider`: the Messages API through the official `anthropic` SDK.
 
-Prompt caching: the system prompt (which follows the tools, so it covers them too) and the
-last block of the conversation carry `cache_control`. Each turn of an agent loop only
+Prompt caching: the system prompt (which follows the tools, so it covers them too), the
+last block of the conversation and the end of the previous request carry `cache_control`
+(3 of the API's 4 breakpoints). Each turn of an agent loop only
 appends to the conversation, so turn n+1 reads turn n's prefix from the cache and pays the
 cache-write price for the new part alone.
 
@@ -171,10 +172,14 @@ def _error_message(exc: anthropic.APIStatusError) -> str:
 
 
 def _messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
-    """Wire messages, with a cache breakpoint on the last block of the conversation."""
+    """Wire messages, with cache breakpoints at the end of this and of the previous request."""
     contents = [[_block(b) for b in m.content] for m in messages]
-    if contents and contents[-1]:
-        contents[-1][-1]["cache_control"] = _CACHE
+    # The last block, and the end of the previous request (before the assistant turn and the
+    # tool results it added): the API looks back only ~20 blocks from a marker for a cached
+    # prefix, and a turn with many parallel tool calls adds more than that.
+    for index in (-1, -3):
+        if len(contents) >= -index and contents[index]:
+            contents[index][-1]["cache_control"] = _CACHE
     return [{"role": m.role, "content": content} for m, content in zip(messages, contents, strict=True)]
 
 

@@ -107,7 +107,7 @@ def test_cache_control_marks_system_and_the_end_of_the_conversation(fake_anthrop
     ]
     assert sent["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
     marked = [b for m in sent["messages"] for b in m["content"] if "cache_control" in b]
-    assert len(marked) == 1
+    assert len(marked) == 1, "a one-message conversation has no previous request to mark"
 
 
 def test_cost_counts_cache_reads_and_writes(fake_anthropic: FakeAnthropic) -> None:
@@ -184,20 +184,32 @@ def test_the_key_goes_only_into_the_authorization_header(fake_anthropic: FakeAnt
     assert KEY not in request.raw_body.decode()
 
 
-def test_each_turn_reads_the_previous_turns_from_the_cache(fake_anthropic: FakeAnthropic) -> None:
-    """The fake accounts cache use as the API does (writes at markers, reads of prefixes)."""
+@pytest.mark.parametrize("parallel_calls", [1, 12])
+def test_each_turn_reads_the_previous_turns_from_the_cache(
+    fake_anthropic: FakeAnthropic, parallel_calls: int
+) -> None:
+    """The fake accounts cache use as the API does: writes at markers, reads of prefixes
+    found within 20 blocks of a marker (12 parallel tool calls add 24 blocks a turn)."""
     fake_anthropic.auto_cache_usage = True
-    fake_anthropic.default_reply = fa.tool_use_message("read_file", {"path": "a.py"}, tool_id="toolu_x")
+    calls = [
+        fa.tool_use_block("read_file", {"path": f"{n}.py"}, tool_id=f"toolu_{n}")
+        for n in range(parallel_calls)
+    ]
+    fake_anthropic.default_reply = fa.message_reply(calls, stop_reason="tool_use")
     claude = provider(fake_anthropic)
     request = ask().model_copy(update={"system": "You are Tamma. " * 200})
     usages = []
     for turn in range(10):
         response = claude.complete(request)
         usages.append(response.usage)
-        result = Message(
-            role="user", content=(ToolResultBlock(tool_use_id="toolu_x", content=f"line {turn}\n" * 40),)
+        results = tuple(
+            ToolResultBlock(tool_use_id=call.id, content=f"line {turn}\n" * 40) for call in response.tool_uses
         )
-        request = request.model_copy(update={"messages": (*request.messages, response.as_message(), result)})
+        request = request.model_copy(
+            update={
+                "messages": (*request.messages, response.as_message(), Message(role="user", content=results))
+            }
+        )
     assert usages[0].cache_read_tokens == 0
     assert usages[0].cache_write_tokens > 0
     later = usages[1:]
