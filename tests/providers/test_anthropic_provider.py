@@ -8,8 +8,6 @@ import pytest
 
 from event_store import EventStore
 from tamma.errors import (
-    AuthenticationFailed,
-    ContextTooLong,
     ProviderConnectionError,
     ProviderOverloaded,
 )
@@ -21,10 +19,8 @@ from tamma.providers import (
     ReplayProvider,
     Request,
     RetryPolicy,
-    TextDelta,
     ToolResultBlock,
     ToolSpec,
-    ToolUseReceived,
 )
 from tests.fakes import anthropic as fa
 from tests.fakes import delayed
@@ -85,19 +81,6 @@ def test_tool_use_round_trip(fake_anthropic: FakeAnthropic) -> None:
     assert sent["messages"][2]["content"][0]["type"] == "tool_result"
 
 
-def test_streaming_assembles_the_same_response(fake_anthropic: FakeAnthropic) -> None:
-    reply = fa.tool_use_message("read_file", {"path": "src/a.py"}, tool_id="toolu_9", text="Reading it now.")
-    fake_anthropic.enqueue(reply, reply)
-    claude = provider(fake_anthropic)
-    plain = claude.complete(ask())
-    events = list(claude.stream(ask()))
-    assert fake_anthropic.requests[1].streaming
-    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Reading it now."
-    assert [e.block for e in events if isinstance(e, ToolUseReceived)] == list(plain.tool_uses)
-    assert isinstance(events[-1], Completed)
-    assert events[-1].response == plain
-
-
 def test_cache_control_marks_system_and_the_end_of_the_conversation(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.enqueue(fa.text_message("ok"))
     provider(fake_anthropic).complete(ask())
@@ -122,43 +105,12 @@ def test_cost_counts_cache_reads_and_writes(fake_anthropic: FakeAnthropic) -> No
     assert response.cost_usd == pytest.approx((1000 * 3 + 500 * 15 + 10_000 * 0.3 + 2000 * 3.75) / 1e6)
 
 
-def test_transient_errors_are_retried_honouring_retry_after(fake_anthropic: FakeAnthropic) -> None:
-    fake_anthropic.enqueue(
-        fa.rate_limit_error(retry_after=7), fa.overloaded_error(), fa.text_message("finally")
-    )
-    sleeps = Sleeps()
-    assert provider(fake_anthropic, sleeps).complete(ask()).text == "finally"
-    assert sleeps.slept == [7.0, 2.0]
-    assert len(fake_anthropic.requests) == 3
-
-
 def test_retries_stop_after_three(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.enqueue(*[fa.overloaded_error() for _ in range(4)])
     with pytest.raises(ProviderOverloaded) as failure:
         provider(fake_anthropic).complete(ask())
     assert failure.value.status == 529
     assert len(fake_anthropic.requests) == 4
-
-
-def test_stream_opening_is_retried_too(fake_anthropic: FakeAnthropic) -> None:
-    fake_anthropic.enqueue(fa.rate_limit_error(retry_after=1), fa.text_message("streamed"))
-    events = list(provider(fake_anthropic).stream(ask()))
-    assert isinstance(events[-1], Completed)
-    assert events[-1].response.text == "streamed"
-
-
-@pytest.mark.parametrize(
-    ("reply", "error"),
-    [(fa.authentication_error(), AuthenticationFailed), (fa.prompt_too_long_error(), ContextTooLong)],
-)
-def test_permanent_errors_are_raised_at_once(
-    fake_anthropic: FakeAnthropic, reply: object, error: type
-) -> None:
-    fake_anthropic.enqueue(reply)
-    with pytest.raises(error) as failure:
-        provider(fake_anthropic).complete(ask())
-    assert len(fake_anthropic.requests) == 1
-    assert KEY not in str(failure.value)
 
 
 def test_timeouts_are_transient(fake_anthropic: FakeAnthropic) -> None:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tamma.errors import AuthenticationFailed, ContextTooLong, RateLimited
 from tamma.providers import (
-    Completed,
     Message,
     OpenAICompatibleProvider,
     Request,
     RetryPolicy,
-    TextDelta,
     ToolResultBlock,
     ToolSpec,
-    ToolUseReceived,
 )
 from tests.fakes import openai as fo
 from tests.fakes.openai import FakeOpenAI
@@ -61,51 +55,6 @@ def test_tool_call_round_trip_in_openai_wire_format(fake_openai: FakeOpenAI) -> 
     assert sent["messages"][3] == {"role": "tool", "tool_call_id": "call_1", "content": "3 passed"}
     assert sent["tools"][0]["function"]["name"] == "run_tests"
     assert fake_openai.last_request.headers["authorization"] == f"Bearer {KEY}"
-
-
-@pytest.mark.parametrize(
-    "reply",
-    [
-        fo.text_completion("Streaming works fine here."),
-        fo.tool_calls_completion(fo.tool_call("run_tests", {"filter": "a", "n": [1, 2]}, call_id="call_7")),
-    ],
-)
-def test_streaming_assembles_the_same_response(fake_openai: FakeOpenAI, reply: object) -> None:
-    fake_openai.enqueue(reply, reply)
-    model = provider(fake_openai)
-    plain = model.complete(ask())
-    events = list(model.stream(ask()))
-    assert fake_openai.last_request.json["stream"] is True
-    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == plain.text
-    assert [e.block for e in events if isinstance(e, ToolUseReceived)] == list(plain.tool_uses)
-    assert isinstance(events[-1], Completed)
-    assert events[-1].response.model_copy(update={"id": plain.id}) == plain
-
-
-def test_rate_limits_are_retried_after_the_servers_delay(fake_openai: FakeOpenAI) -> None:
-    fake_openai.enqueue(fo.rate_limit_error(retry_after=3), fo.server_error(), fo.text_completion("ok"))
-    slept: list[float] = []
-    assert provider(fake_openai, slept).complete(ask()).text == "ok"
-    assert slept == [3.0, 2.0]
-
-
-def test_rate_limit_that_persists_is_raised_typed(fake_openai: FakeOpenAI) -> None:
-    fake_openai.enqueue(*[fo.rate_limit_error(retry_after=1) for _ in range(4)])
-    with pytest.raises(RateLimited) as failure:
-        provider(fake_openai).complete(ask())
-    assert failure.value.retry_after == 1.0
-
-
-@pytest.mark.parametrize(
-    ("reply", "error"),
-    [(fo.authentication_error, AuthenticationFailed), (fo.context_length_error(), ContextTooLong)],
-)
-def test_permanent_errors_are_not_retried(fake_openai: FakeOpenAI, reply: object, error: type) -> None:
-    fake_openai.enqueue(reply)
-    with pytest.raises(error) as failure:
-        provider(fake_openai).complete(ask())
-    assert len(fake_openai.requests) == 1
-    assert KEY not in str(failure.value)
 
 
 def test_no_key_sends_no_authorization(fake_openai: FakeOpenAI) -> None:
