@@ -43,6 +43,17 @@ __all__ = ["AnthropicProvider"]
 DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_TIMEOUT_S = 600.0
 _CACHE = {"type": "ephemeral"}
+# Anthropic's documented error types, for errors that arrive as events inside a stream.
+_ERROR_TYPE_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
 _STOP_REASONS: dict[str | None, StopReason] = {
     "end_turn": "end_turn",
     "tool_use": "tool_use",
@@ -156,7 +167,7 @@ class AnthropicProvider:
         except anthropic.APIStatusError as exc:
             retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
             raise error_for_status(
-                exc.status_code, _error_message(exc), provider=self.name, retry_after=retry_after
+                _status(exc), _error_message(exc), provider=self.name, retry_after=retry_after
             ) from exc
         except anthropic.APITimeoutError as exc:
             raise ProviderConnectionError("request timed out", provider=self.name) from exc
@@ -164,9 +175,20 @@ class AnthropicProvider:
             raise ProviderConnectionError(f"cannot connect: {redact(str(exc))}", provider=self.name) from exc
 
 
-def _error_message(exc: anthropic.APIStatusError) -> str:
+def _status(exc: anthropic.APIStatusError) -> int:
+    """The HTTP status, or for an error event inside a 200 stream, the status its type has."""
+    if exc.status_code < 400:
+        return _ERROR_TYPE_STATUS.get(_error_body(exc).get("type", ""), 500)
+    return exc.status_code
+
+
+def _error_body(exc: anthropic.APIStatusError) -> dict[str, Any]:
     body: dict[str, Any] = exc.body if isinstance(exc.body, dict) else {}
-    error: dict[str, Any] = body["error"] if isinstance(body.get("error"), dict) else {}
+    return body["error"] if isinstance(body.get("error"), dict) else {}
+
+
+def _error_message(exc: anthropic.APIStatusError) -> str:
+    error = _error_body(exc)
     kind, message = error.get("type", ""), error.get("message", "")
     return f"{kind}: {message}" if kind and message else str(exc.message)
 

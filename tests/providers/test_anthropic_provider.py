@@ -19,6 +19,7 @@ from tamma.providers import (
     ReplayProvider,
     Request,
     RetryPolicy,
+    TextDelta,
     ToolResultBlock,
     ToolSpec,
 )
@@ -198,3 +199,13 @@ def test_recorded_run_replays_identically_with_zero_http_requests(
     assert replay.complete(follow_up) == second
     assert len(fake_anthropic.requests) == served
     assert KEY not in " ".join(str(e.data) for e in store.read())
+
+
+def test_an_error_event_inside_a_stream_is_classified_by_its_type(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.enqueue(fa.midstream_error(fa.text_message("Half an answer, then"), "overloaded_error"))
+    events: list[object] = []
+    with pytest.raises(ProviderOverloaded) as failure:
+        events.extend(provider(fake_anthropic).stream(ask()))
+    assert failure.value.retryable
+    assert len(fake_anthropic.requests) == 1, "output was already streamed: the caller decides about retrying"
+    assert any(isinstance(e, TextDelta) for e in events)
