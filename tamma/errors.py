@@ -2,20 +2,26 @@
 
     TammaError
     ├── ConfigError                 a setting is missing, malformed or contradicts another
-    └── ProviderError               a model provider failed (`provider`, `status`, `retryable`)
-        ├── TransientProviderError  worth retrying: the same call may succeed later
-        │   ├── RateLimited             429; `retry_after` seconds when the server said
-        │   ├── ProviderOverloaded      529 or 503
-        │   ├── ProviderServerError     other 5xx
-        │   └── ProviderConnectionError connection refused or reset, timeout
-        ├── PermanentProviderError  retrying cannot help; fix the request or the settings
-        │   ├── InvalidRequest          400
-        │   │   └── ContextTooLong          the prompt exceeds the model's context window
-        │   ├── AuthenticationFailed    401: the key is missing, wrong or revoked
-        │   ├── PermissionDenied        403
-        │   └── ModelNotFound           404
-        ├── ProviderUnavailable     every provider of a failover chain failed or is open
-        └── ReplayDivergence        a replayed request differs from the recording
+    ├── ProviderError               a model provider failed (`provider`, `status`, `retryable`)
+    │   ├── TransientProviderError  worth retrying: the same call may succeed later
+    │   │   ├── RateLimited             429; `retry_after` seconds when the server said
+    │   │   ├── ProviderOverloaded      529 or 503
+    │   │   ├── ProviderServerError     other 5xx
+    │   │   └── ProviderConnectionError connection refused or reset, timeout
+    │   ├── PermanentProviderError  retrying cannot help; fix the request or the settings
+    │   │   ├── InvalidRequest          400
+    │   │   │   └── ContextTooLong          the prompt exceeds the model's context window
+    │   │   ├── AuthenticationFailed    401: the key is missing, wrong or revoked
+    │   │   ├── PermissionDenied        403
+    │   │   └── ModelNotFound           404
+    │   └── ProviderUnavailable     every provider of a failover chain failed or is open
+    ├── ReplayDivergence            a replayed request differs from the recording
+    └── PlatformError               a git platform failed (`platform`, `status`)
+        ├── InvalidReference        an issue reference or URL that names no issue
+        ├── NotFound                no such repository, issue, branch or pull request
+        ├── Forbidden               the token lacks a scope (`missing_scope` when known)
+        ├── Conflict                merge conflict, branch exists, not mergeable
+        └── PlatformRateLimited     still rate limited after waiting; `retry_at` says when
 
 The event store keeps its own tree (`event_store.EventStoreError`), since it depends on
 nothing of ours; the CLI renders both the same way. No message ever carries a secret.
@@ -26,11 +32,17 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationFailed",
     "ConfigError",
+    "Conflict",
     "ContextTooLong",
+    "Forbidden",
+    "InvalidReference",
     "InvalidRequest",
     "ModelNotFound",
+    "NotFound",
     "PermanentProviderError",
     "PermissionDenied",
+    "PlatformError",
+    "PlatformRateLimited",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderOverloaded",
@@ -123,3 +135,45 @@ class ReplayDivergence(TammaError):
     def __init__(self, index: int, detail: str) -> None:
         self.index = index
         super().__init__(f"replay diverged at model request #{index + 1}: {detail}")
+
+
+class PlatformError(TammaError):
+    """A git platform (GitHub, GitLab, local) refused or failed a call."""
+
+    def __init__(self, message: str, *, platform: str = "", status: int | None = None) -> None:
+        self.platform = platform
+        self.status = status
+        prefix = f"{platform}: " if platform else ""
+        super().__init__(f"{prefix}{message}")
+
+
+class InvalidReference(PlatformError):
+    """Not an issue reference Tamma understands (see `tamma.platforms.IssueRef.parse`)."""
+
+
+class NotFound(PlatformError):
+    """No such repository, issue, branch or pull request (or the token cannot see it)."""
+
+
+class Forbidden(PlatformError):
+    """The token may not do this; `missing_scope` names the scope or permission when known."""
+
+    def __init__(
+        self, message: str, *, platform: str = "", status: int | None = None, missing_scope: str | None = None
+    ) -> None:
+        self.missing_scope = missing_scope
+        super().__init__(message, platform=platform, status=status)
+
+
+class Conflict(PlatformError):
+    """The change collides with the current state: merge conflict, existing branch, ..."""
+
+
+class PlatformRateLimited(PlatformError):
+    """Rate limited after the allowed waits; `retry_at` is when the limit resets (epoch s)."""
+
+    def __init__(
+        self, message: str, *, platform: str = "", status: int | None = None, retry_at: float | None = None
+    ) -> None:
+        self.retry_at = retry_at
+        super().__init__(message, platform=platform, status=status)
