@@ -1,0 +1,75 @@
+"""Issue references: one printed form, parsed from it or from the usual web URLs.
+
+    github:owner/repo#12          https://github.com/owner/repo/issues/12 (or /pull/12)
+    gitlab:group/sub/project#12   https://gitlab.com/group/sub/project/-/issues/12
+    local:demo#1
+
+Issue text is untrusted input, so parsing is strict: anything else is `InvalidReference`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from tamma.errors import InvalidReference
+
+__all__ = ["IssueRef", "PlatformKind"]
+
+PlatformKind = Literal["github", "gitlab", "local"]
+
+_SEGMENT = r"[A-Za-z0-9_.][A-Za-z0-9_.\-]*"
+_SHORT = re.compile(rf"^(github|gitlab|local):((?:{_SEGMENT}/)*{_SEGMENT})#([1-9][0-9]*)$")
+_GITHUB_URL = re.compile(
+    rf"^https?://[^/\s]+/({_SEGMENT}/{_SEGMENT})/(?:issues|pull)/([1-9][0-9]*)/?(?:[?#].*)?$"
+)
+_GITLAB_URL = re.compile(
+    rf"^https?://[^/\s]+/((?:{_SEGMENT}/)+{_SEGMENT})/-/(?:issues|merge_requests)/([1-9][0-9]*)/?(?:[?#].*)?$"
+)
+_REPO_SEGMENTS: dict[str, tuple[int, int | None]] = {"github": (2, 2), "gitlab": (2, None), "local": (1, 1)}
+
+
+class IssueRef(BaseModel):
+    """An issue on a platform: `str(ref)` prints the short form, `IssueRef.parse` reads it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    platform: PlatformKind
+    repo: str
+    number: int
+
+    @classmethod
+    def parse(cls, text: str) -> IssueRef:
+        candidate = text.strip()
+        if match := _SHORT.match(candidate):
+            platform, repo, number = match.groups()
+            return cls._checked(platform, repo, int(number), text)
+        if match := _GITLAB_URL.match(candidate):
+            return cls._checked("gitlab", match.group(1), int(match.group(2)), text)
+        if match := _GITHUB_URL.match(candidate):
+            return cls._checked("github", match.group(1), int(match.group(2)), text)
+        raise InvalidReference(
+            f"not an issue reference: {text[:200]!r}; use github:owner/repo#12, "
+            "gitlab:group/project#12, local:name#1 or the issue's URL"
+        )
+
+    @classmethod
+    def _checked(cls, platform: str, repo: str, number: int, text: str) -> IssueRef:
+        low, high = _REPO_SEGMENTS[platform]
+        segments = repo.split("/")
+        if len(segments) < low or (high is not None and len(segments) > high) or ".." in segments:
+            raise InvalidReference(f"{text[:200]!r}: a {platform} repository is written {_SHAPES[platform]}")
+        return cls(platform=platform, repo=repo, number=number)
+
+    @property
+    def tag(self) -> str:
+        """The event-store tag of this issue: `issue:<reference>`."""
+        return f"issue:{self}"
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.repo}#{self.number}"
+
+
+_SHAPES = {"github": "owner/repo", "gitlab": "group[/subgroup...]/project", "local": "a single name"}
