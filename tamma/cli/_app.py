@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from tamma.cli import db, demo, events
+from tamma.cli import db, demo, events, local
 
 app = typer.Typer(
     name="tamma",
@@ -26,6 +26,7 @@ app = typer.Typer(
 app.command("events")(events.list_events)
 app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
+app.add_typer(local.app, name="local")
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from tamma.platforms._models import (
 from tamma.platforms._refs import IssueRef
 from tamma.redaction import redact
 
-__all__ = ["LocalPlatform", "init_local_platform"]
+__all__ = ["LocalPlatform", "init_local_platform", "local_platforms_dir", "open_local_platform"]
 
 CI_TIMEOUT_S = 900
 LOG_LIMIT = 100_000
@@ -326,3 +326,24 @@ def _run_tests(command: str, checkout: Path) -> tuple[str, str]:
 
 def _comment(row: object) -> Comment:
     return Comment(id=str(row["id"]), author=row["author"], body=row["body"])  # type: ignore[index]
+
+
+def local_platforms_dir(home: Path) -> Path:
+    """Where local platforms live: `$TAMMA_HOME/local/<name>`."""
+    return home / "local"
+
+
+def open_local_platform(home: Path, name_or_source: str) -> LocalPlatform:
+    """The local platform called `name_or_source`, or the one created from that directory."""
+    platforms = local_platforms_dir(home)
+    by_name = platforms / name_or_source
+    if (by_name / "remote.git").exists():
+        return LocalPlatform(by_name)
+    source = str(Path(name_or_source).expanduser().resolve())
+    for root in sorted(platforms.glob("*/")) if platforms.exists() else []:
+        if (root / "tracker.db").exists() and TrackerDB(root / "tracker.db").setting("source") == source:
+            return LocalPlatform(root)
+    raise NotFound(
+        f"no local platform named or created from {name_or_source!r}; create one with `tamma local init PATH`",
+        platform="local",
+    )
