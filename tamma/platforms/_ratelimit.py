@@ -1,0 +1,71 @@
+"""Waiting out platform rate limits: up to 3 retries after 2, 4 and 8 s (or the server's
+word, capped), then `PlatformRateLimited` saying when to try again.
+
+Adapters raise `Throttled` from their error translation when a response says "rate
+limited"; this policy is the one retry owner for it (the SDKs' own retries are off).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from tamma.errors import PlatformRateLimited
+
+__all__ = ["RateLimitPolicy", "Throttled"]
+
+T = TypeVar("T")
+
+
+class Throttled(Exception):
+    """A rate-limited response: `wait_s` from Retry-After, `reset_at` (epoch s) if known."""
+
+    def __init__(self, platform: str, *, wait_s: float | None = None, reset_at: float | None = None) -> None:
+        self.platform, self.wait_s, self.reset_at = platform, wait_s, reset_at
+        super().__init__(f"{platform}: rate limited")
+
+
+@dataclass(frozen=True)
+class RateLimitPolicy:
+    retries: int = 3
+    backoff_s: tuple[float, ...] = (2.0, 4.0, 8.0)
+    cap_s: float = 60.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    clock: Callable[[], float] = field(default=time.time, compare=False)
+
+    def delay(self, retry: int, throttled: Throttled) -> float:
+        """The server's Retry-After, else the time to its reset, else our backoff; capped."""
+        if throttled.wait_s is not None:
+            wait = throttled.wait_s
+        elif throttled.reset_at is not None:
+            wait = throttled.reset_at - self.clock()
+        else:
+            wait = 0.0
+        if wait <= 0:
+            wait = self.backoff_s[min(retry, len(self.backoff_s) - 1)]
+        return min(wait, self.cap_s)
+
+    def call(self, attempt: Callable[[], T]) -> T:
+        for retry in range(self.retries + 1):
+            try:
+                return attempt()
+            except Throttled as throttled:
+                if retry == self.retries:
+                    raise _gave_up(throttled, self.clock()) from None
+                self.sleep(self.delay(retry, throttled))
+        raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _gave_up(throttled: Throttled, now: float) -> PlatformRateLimited:
+    retry_at = throttled.reset_at or (now + throttled.wait_s if throttled.wait_s is not None else None)
+    when = (
+        f"retry after {datetime.fromtimestamp(retry_at, UTC):%Y-%m-%d %H:%M:%S} UTC"
+        if retry_at
+        else "retry later"
+    )
+    return PlatformRateLimited(
+        f"rate limited after 3 waits; {when}", platform=throttled.platform, status=429, retry_at=retry_at
+    )
