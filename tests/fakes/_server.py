@@ -8,9 +8,9 @@ Why a FIFO script: a test states the replies it expects to be asked for, in orde
 reads back every request the client made. Nothing is guessed: a request the test did not script
 gets a 500 that says so (and is listed in `unscripted`) instead of hanging the test.
 
-Replies are plain values (`JsonReply`, `SSEReply`, `Disconnect`), a `delayed(...)` wrapper, or a
-callable that builds one of those from the `RecordedRequest` (how the API fakes answer a
-streamed request with SSE and a plain one with JSON from a single scripted entry).
+Replies are plain values (`JsonReply`, `TextReply`, `SSEReply`, `Disconnect`), a `delayed(...)`
+wrapper, or a callable that builds one of those from the `RecordedRequest` (how the API fakes
+answer a streamed request with SSE and a plain one with JSON from a single scripted entry).
 """
 
 from __future__ import annotations
@@ -71,6 +71,17 @@ class JsonReply:
 
 
 @dataclass(frozen=True)
+class TextReply:
+    """A complete non-JSON response (a CI log, a plain-text 429); no body at all for 204 and 304."""
+
+    body: str | bytes
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    content_type: str = "text/plain; charset=utf-8"
+
+
+@dataclass(frozen=True)
 class SSEReply:
     """A `text/event-stream` response, chunked and flushed frame by frame."""
 
@@ -88,7 +99,7 @@ class Disconnect:
     delay: float = 0.0
 
 
-WireReply: TypeAlias = JsonReply | SSEReply | Disconnect
+WireReply: TypeAlias = JsonReply | TextReply | SSEReply | Disconnect
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,8 @@ class FakeServer:
     Subclasses set `routes` (the (method, path) pairs the API serves; anything else gets a 404
     without consuming the script) and `_error(status, message)` (an error in the API's own JSON
     shape, so the client's error mapping is exercised even for the fake's own complaints).
+    A stateful fake whose paths carry ids overrides `_serves` (which requests reach the script)
+    and `_fallback` (what answers when the script is empty: its in-memory API instead of a 500).
     """
 
     routes: ClassVar[frozenset[tuple[str, str]]] = frozenset()
@@ -240,11 +253,19 @@ class FakeServer:
     def _error(self, status: int, message: str) -> JsonReply:
         return error_reply(status, {"error": message})
 
+    def _serves(self, request: RecordedRequest) -> bool:
+        """Whether the request reaches the script (else a 404 that lists `routes`)."""
+        return (request.method, request.path) in self.routes
+
+    def _fallback(self, request: RecordedRequest) -> ScriptEntry | None:
+        """The entry that answers when the script is empty; None means a 500 naming the request."""
+        return self.default_reply
+
     def _render(self, entry: ScriptEntry, request: RecordedRequest) -> WireReply:
         """Turn a script entry into bytes-to-be: subclasses add their own entry kinds first."""
         if isinstance(entry, Delayed):
             return replace(self._render(entry.entry, request), delay=entry.seconds)
-        if isinstance(entry, JsonReply | SSEReply | Disconnect):
+        if isinstance(entry, JsonReply | TextReply | SSEReply | Disconnect):
             return entry
         return self._render(entry(request), request)
 
@@ -253,14 +274,14 @@ class FakeServer:
         with self._lock:
             self._requests.append(request)
             cancel = self._cancel
-            if (request.method, request.path) not in self.routes:
+            if not self._serves(request):
                 served = ", ".join(f"{m} {p}" for m, p in sorted(self.routes))
                 message = f"{type(self).__name__} serves {served}, not {request.method} {request.path}"
                 return self._error(404, message), cancel
             if self._script:
                 entry: ScriptEntry | None = self._script.popleft()
             else:
-                entry = self.default_reply
+                entry = self._fallback(request)
             if entry is None:
                 self._unscripted.append(request)
                 message = (
@@ -321,6 +342,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(payload)
             return
+        if isinstance(reply, TextReply):
+            self._write_text(reply)
+            return
         self._head(reply.status, {"content-type": "text/event-stream; charset=utf-8", **reply.headers})
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
@@ -332,6 +356,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk(_encode_frame(event, data))
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _write_text(self, reply: TextReply) -> None:
+        payload = reply.body.encode() if isinstance(reply.body, str) else reply.body
+        self._head(reply.status, {"content-type": reply.content_type, **reply.headers})
+        if reply.status in (204, 304):  # no body, and no length that would make the client wait for one
+            self.end_headers()
+            return
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _head(self, status: int, headers: Mapping[str, str]) -> None:
         self.send_response(status)

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.github import FakeGitHub
+from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.openai import FakeOpenAI
 
 
@@ -43,3 +45,33 @@ def fake_openai(fake_openai_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
     fake_openai_server.reset()
     yield fake_openai_server
     fake_openai_server.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_gitlab_server() -> Iterator[FakeGitLab]:
+    """The session's fake GitLab API v4 server (not reset: prefer `fake_gitlab`)."""
+    with FakeGitLab() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_gitlab(fake_gitlab_server: FakeGitLab) -> Iterator[FakeGitLab]:
+    """The fake GitLab with no projects, the default token, a fresh rate limit and an empty log."""
+    fake_gitlab_server.reset()
+    yield fake_gitlab_server
+    fake_gitlab_server.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_github_server() -> Iterator[FakeGitHub]:
+    """The session's fake GitHub REST API v3 server (not reset: prefer `fake_github`)."""
+    with FakeGitHub() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_github(fake_github_server: FakeGitHub) -> Iterator[FakeGitHub]:
+    """The fake GitHub with no repositories or tokens, a full rate-limit quota and an empty log."""
+    fake_github_server.reset()
+    yield fake_github_server
+    fake_github_server.reset()
