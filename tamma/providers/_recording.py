@@ -75,31 +75,40 @@ class RecordingProvider:
         return event, time.perf_counter()
 
     def _received(self, started: tuple[NewEvent, float], response: Response) -> None:
-        request_event, began = started
-        data = {
-            "v": EVENT_VERSION,
-            "request_id": str(request_event.id),
-            "provider": response.provider,
-            "model": response.model,
-            "response": self._redact.value(response.model_dump(mode="json")),
-            "usage": response.usage.model_dump(),
-            "cost_usd": response.cost_usd,
-            "latency_s": round(time.perf_counter() - began, 4),
-        }
-        self._store.append([NewEvent(RESPONSE_RECEIVED, data, tags=self._tags, metadata={"actor": "model"})])
+        self._outcome(
+            RESPONSE_RECEIVED,
+            started,
+            actor="model",
+            provider=response.provider,
+            model=response.model,
+            response=self._redact.value(response.model_dump(mode="json")),
+            usage=response.usage.model_dump(),
+            cost_usd=response.cost_usd,
+        )
 
     def _failed(self, started: tuple[NewEvent, float], error: ProviderError) -> None:
+        self._outcome(
+            REQUEST_FAILED,
+            started,
+            actor="tamma",
+            provider=self.name,
+            error=type(error).__name__,
+            message=self._redact.text(str(error)),
+            retryable=error.retryable,
+        )
+
+    def _outcome(
+        self, event_type: str, started: tuple[NewEvent, float], *, actor: str, **fields: Any
+    ) -> None:
+        """Append how a request ended, linked to its AI.REQUEST.STARTED event, with its latency."""
         request_event, began = started
         data = {
             "v": EVENT_VERSION,
             "request_id": str(request_event.id),
-            "provider": self.name,
-            "error": type(error).__name__,
-            "message": self._redact.text(str(error)),
-            "retryable": error.retryable,
+            **fields,
             "latency_s": round(time.perf_counter() - began, 4),
         }
-        self._store.append([NewEvent(REQUEST_FAILED, data, tags=self._tags, metadata={"actor": "tamma"})])
+        self._store.append([NewEvent(event_type, data, tags=self._tags, metadata={"actor": actor})])
 
 
 class ReplayProvider:
