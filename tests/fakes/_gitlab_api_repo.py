@@ -8,6 +8,8 @@ error rules are in `_gitlab_api`; its module docstring lists the status codes th
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.fakes import _gitlab_json as entity
 from tests.fakes._gitlab_api import (
     Answer,
@@ -84,8 +86,21 @@ def list_statuses(call: Call) -> Answer:
     project = call.project
     sha = project.resolve(call.params["sha"]) or call.params["sha"]
     ref, name = call.text("ref"), call.text("name")
-    found = [s for s in project.statuses if s.sha == sha and ref in (None, s.ref) and name in (None, s.name)]
-    return Listing([entity.commit_status(call.base, s) for s in reversed(found)])
+    external = [entity.commit_status(call.base, s) for s in project.statuses if s.sha == sha]
+    jobs = [
+        entity.job_status(call.base, project, pipeline, job)
+        for pipeline in project.pipelines.values()
+        if pipeline.sha == sha
+        for job in pipeline.jobs
+    ]
+    found = [s for s in external + jobs if ref in (None, s["ref"]) and name in (None, s["name"])]
+    found.sort(key=lambda s: s["id"], reverse=True)
+    if not call.flag("all"):  # GitLab answers the latest status of each name unless asked for all
+        latest: dict[str, Any] = {}
+        for status in found:
+            latest.setdefault(status["name"], status)
+        found = list(latest.values())
+    return Listing(found)
 
 
 @routes.add("POST", "projects/:project/statuses/:sha")

@@ -297,6 +297,26 @@ def job(base: str, owner: Project, record: Job) -> Json:
     return body
 
 
+def job_status(base: str, owner: Project, parent: Pipeline, record: Job) -> Json:
+    """A job as the commit-statuses API lists it: GitLab keeps jobs and external statuses alike."""
+    return {
+        "id": record.id,
+        "sha": parent.sha,
+        "ref": parent.ref,
+        "status": record.status,
+        "name": record.name,
+        "target_url": f"{base}/{owner.path_with_namespace}/-/jobs/{record.id}",
+        "description": None,
+        "created_at": record.created_at,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        "allow_failure": record.allow_failure,
+        "coverage": None,
+        "pipeline_id": parent.id,
+        "author": user(base, _ROOT),
+    }
+
+
 def commit_status(base: str, record: CommitStatus) -> Json:
     return {
         "id": record.id,

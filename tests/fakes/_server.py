@@ -16,6 +16,7 @@ answer a streamed request with SSE and a plain one with JSON from a single scrip
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -298,6 +299,11 @@ class FakeServer:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up on a keep-alive connection is normal; anything else is reported."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
