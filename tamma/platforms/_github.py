@@ -101,7 +101,12 @@ class GitHubPlatform:
     def list_issues(
         self, *, labels: Iterable[str] = (), state: str = "open", assignee: str | None = None
     ) -> Iterator[Issue]:
-        options: dict[str, Any] = {"state": state, "labels": list(labels)}
+        options: dict[str, Any] = {
+            "state": state,
+            "labels": list(labels),
+            "sort": "created",
+            "direction": "asc",
+        }
         if assignee:
             options["assignee"] = assignee
         pages = self._call(lambda: iter(self._repo.get_issues(**options)))

@@ -2,8 +2,9 @@
 
 A bare git repository is the remote; the tracker (issues, comments, labels, pull requests,
 CI results) is a SQLite file beside it. CI runs the repository's test command in a clean
-clone of the commit, the first time its status is asked for; merge is a real git merge into
-the bare repository's default branch. Layout of a platform named NAME:
+clone of the commit, in a runner process started the first time the commit's status is asked
+for (pending until it finishes, as on a real forge); merge is a real git merge into the bare
+repository's default branch. Layout of a platform named NAME:
 
     $TAMMA_HOME/local/NAME/remote.git     the remote
     $TAMMA_HOME/local/NAME/tracker.db     the tracker
@@ -11,14 +12,14 @@ the bare repository's default branch. Layout of a platform named NAME:
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tamma.errors import Conflict, NotFound
 from tamma.platforms._git import git
+from tamma.platforms._local_ci import CI_TIMEOUT_S, start_runner
 from tamma.platforms._local_store import TrackerDB, now
 from tamma.platforms._models import (
     Check,
@@ -31,12 +32,9 @@ from tamma.platforms._models import (
     Repository,
 )
 from tamma.platforms._refs import IssueRef
-from tamma.redaction import redact
 
 __all__ = ["LocalPlatform", "init_local_platform", "local_platforms_dir", "open_local_platform"]
 
-CI_TIMEOUT_S = 900
-LOG_LIMIT = 100_000
 LOCAL_USER = "local"
 
 
@@ -59,11 +57,16 @@ def init_local_platform(source: Path, root: Path, *, test_command: str = "") -> 
 
 
 class LocalPlatform:
-    """`GitPlatform` on a bare repository and a SQLite tracker (see module docstring)."""
+    """`GitPlatform` on a bare repository and a SQLite tracker (see module docstring).
+
+    `name` is the platform kind, as for every adapter; `repo` is this platform's own name.
+    """
+
+    name = "local"
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.name = root.name
+        self.repo = root.name
         self.remote = root / "remote.git"
         if not self.remote.exists():
             raise NotFound(
@@ -105,7 +108,7 @@ class LocalPlatform:
         with self._db.transaction() as db:
             row = db.execute("SELECT * FROM issues WHERE number = ?", (number,)).fetchone()
             if row is None:
-                raise NotFound(f"issue #{number} not found in {self.name}", platform="local", status=404)
+                raise NotFound(f"issue #{number} not found in {self.repo}", platform="local", status=404)
             labels = tuple(
                 r["label"]
                 for r in db.execute("SELECT label FROM labels WHERE issue = ? ORDER BY label", (number,))
@@ -120,7 +123,7 @@ class LocalPlatform:
                 else []
             )
         return Issue(
-            ref=IssueRef(platform="local", repo=self.name, number=number),
+            ref=IssueRef(platform="local", repo=self.repo, number=number),
             title=row["title"],
             body=row["body"],
             state=row["state"],
@@ -167,7 +170,7 @@ class LocalPlatform:
 
     def repository(self) -> Repository:
         head = git("symbolic-ref", "--short", "HEAD", cwd=self.remote).stdout.strip()
-        return Repository(full_name=self.name, default_branch=head, clone_url=str(self.remote))
+        return Repository(full_name=self.repo, default_branch=head, clone_url=str(self.remote))
 
     def create_branch(self, name: str, from_ref: str) -> str:
         if self._sha(f"refs/heads/{name}"):
@@ -207,7 +210,7 @@ class LocalPlatform:
         with self._db.transaction() as db:
             row = db.execute("SELECT * FROM pulls WHERE number = ?", (number,)).fetchone()
         if row is None:
-            raise NotFound(f"pull request #{number} not found in {self.name}", platform="local", status=404)
+            raise NotFound(f"pull request #{number} not found in {self.repo}", platform="local", status=404)
         return PullRequest(
             number=number,
             title=row["title"],
@@ -226,15 +229,28 @@ class LocalPlatform:
     # -- CI and merge ---------------------------------------------------------------------
 
     def ci_status(self, sha: str) -> CIStatus:
-        """The recorded checks of `sha`; the first ask runs the test command for it."""
+        """The check of `sha`: the first ask starts a CI run and answers pending (see `_local_ci`)."""
+        if not self._sha(sha):
+            raise NotFound(f"no commit {sha!r}", platform="local", status=404)
+        self._claim_ci_run(sha)
         with self._db.transaction() as db:
-            rows = db.execute("SELECT * FROM checks WHERE sha = ? ORDER BY id", (sha,)).fetchall()
-        if not rows:
-            self._run_ci(sha)
-            return self.ci_status(sha)
-        return CIStatus(
-            sha=sha, checks=tuple(Check(name=r["name"], state=r["state"], log_id=str(r["id"])) for r in rows)
-        )
+            row = db.execute("SELECT id, name, state FROM checks WHERE sha = ?", (sha,)).fetchone()
+        return CIStatus(sha=sha, checks=(Check(name=row["name"], state=row["state"], log_id=str(row["id"])),))
+
+    def _claim_ci_run(self, sha: str) -> None:
+        """Start a run unless one finished or is under way; a run abandoned past its timeout
+        (its process killed) is claimed again. The upsert makes concurrent askers start one."""
+        started_at = now()
+        abandoned_before = (datetime.now(UTC) - timedelta(seconds=CI_TIMEOUT_S + 60)).isoformat()
+        with self._db.transaction() as db:
+            claimed = db.execute(
+                "INSERT INTO checks (sha, name, state, log, started_at) VALUES (?, 'tests', 'pending', '', ?) "
+                "ON CONFLICT (sha) DO UPDATE SET started_at = excluded.started_at "
+                "WHERE checks.state = 'pending' AND checks.started_at < ? RETURNING id",
+                (sha, started_at, abandoned_before),
+            ).fetchone()
+        if claimed is not None:
+            start_runner(self.root, claimed["id"], started_at)
 
     def failed_job_log(self, log_id: str, *, max_chars: int = 20_000) -> str:
         with self._db.transaction() as db:
@@ -242,19 +258,6 @@ class LocalPlatform:
         if row is None:
             raise NotFound(f"no CI log {log_id}", platform="local", status=404)
         return str(row["log"])[-max_chars:]
-
-    def _run_ci(self, sha: str) -> None:
-        command = self._db.setting("test_command")
-        if not self._sha(sha):
-            raise NotFound(f"no commit {sha!r}", platform="local", status=404)
-        with tempfile.TemporaryDirectory(prefix="tamma-ci-") as checkout:
-            git("clone", "--quiet", str(self.remote), checkout)
-            git("checkout", "--quiet", "--detach", sha, cwd=Path(checkout))
-            state, log = _run_tests(command, Path(checkout))
-        with self._db.transaction() as db:
-            db.execute(
-                "INSERT INTO checks (sha, name, state, log) VALUES (?, 'tests', ?, ?)", (sha, state, log)
-            )
 
     def merge(self, number: int, *, method: MergeMethod = "squash", delete_branch: bool = True) -> str:
         pull = self._pull(number)
@@ -301,27 +304,6 @@ def _merge_into(tree: Path, pull: PullRequest, method: MergeMethod) -> None:
         )
     if method == "squash":
         git("commit", "--quiet", "-m", message, cwd=tree)
-
-
-def _run_tests(command: str, checkout: Path) -> tuple[str, str]:
-    """("success" | "failure", redacted and truncated log) of the test command."""
-    if not command:
-        return "success", "no test command configured; nothing to run"
-    try:
-        result = subprocess.run(
-            shlex.split(command),
-            cwd=checkout,
-            capture_output=True,
-            text=True,
-            timeout=CI_TIMEOUT_S,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        return "failure", f"cannot run {command!r}: {exc.strerror}"
-    except subprocess.TimeoutExpired:
-        return "failure", f"{command!r} timed out after {CI_TIMEOUT_S} s"
-    log = redact(f"$ {command}\n{result.stdout}{result.stderr}\nexit code {result.returncode}\n")
-    return ("success" if result.returncode == 0 else "failure"), log[-LOG_LIMIT:]
 
 
 def _comment(row: object) -> Comment:

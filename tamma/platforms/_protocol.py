@@ -25,7 +25,10 @@ __all__ = ["GitPlatform"]
 
 @runtime_checkable
 class GitPlatform(Protocol):
+    """Lists are oldest first (a backlog is worked in the order it was filed)."""
+
     name: str
+    """The platform kind: "github", "gitlab" or "local", as in issue references."""
 
     def repository(self) -> Repository: ...
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,30 +9,13 @@ import pytest
 from tamma.errors import Conflict, NotFound
 from tamma.platforms import GitPlatform, marker
 from tamma.platforms._git import git
-from tamma.platforms._local import LocalPlatform, init_local_platform
-
-CHECK = "import pathlib, sys\nsys.exit(0 if pathlib.Path('fixed.txt').exists() else 'fixed.txt is missing')\n"
+from tamma.platforms._local import LocalPlatform
+from tests.platforms.local_repo import MISSING, make_local_platform, push_commit, wait_for_ci
 
 
 @pytest.fixture
 def platform(tmp_path: Path) -> LocalPlatform:
-    source = tmp_path / "project"
-    source.mkdir()
-    (source / "check.py").write_text(CHECK)
-    return init_local_platform(source, tmp_path / "local" / "demo", test_command=f"{sys.executable} check.py")
-
-
-def push_commit(platform: LocalPlatform, tmp_path: Path, branch: str, files: dict[str, str]) -> str:
-    work = tmp_path / f"work-{branch}"
-    if not work.exists():
-        git("clone", "--quiet", str(platform.remote), str(work))
-        git("checkout", "--quiet", "-b", branch, cwd=work)
-    for name, text in files.items():
-        (work / name).write_text(text)
-    git("add", "--all", cwd=work)
-    git("commit", "--quiet", "-m", f"change {sorted(files)}", cwd=work)
-    git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=work)
-    return git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    return make_local_platform(tmp_path)
 
 
 def test_issue_pr_ci_and_merge_round_trip(platform: LocalPlatform, tmp_path: Path) -> None:
@@ -58,12 +40,14 @@ def test_issue_pr_ci_and_merge_round_trip(platform: LocalPlatform, tmp_path: Pat
     )
     assert platform.find_pull_request("tamma/issue-1-add-fixed") == pull
 
-    failing = platform.ci_status(first)
+    assert platform.ci_status(first).state == "pending"  # the runner has just started
+    failing = wait_for_ci(platform, first)
     assert failing.state == "failure"
-    assert "fixed.txt is missing" in platform.failed_job_log(failing.failed[0].log_id)
+    assert MISSING in platform.failed_job_log(failing.failed[0].log_id)
+    assert platform.ci_status(first) == failing  # a finished run is recorded, not run again
 
     second = push_commit(platform, tmp_path, "tamma/issue-1-add-fixed", {"fixed.txt": "yes"})
-    assert platform.ci_status(second).state == "success"
+    assert wait_for_ci(platform, second).state == "success"
     assert platform.update_pull_request_body(pull.number, "with evidence").body == "with evidence"
 
     merged = platform.merge(pull.number, method="squash")

@@ -1,0 +1,92 @@
+"""The local platform's CI runner: the repository's test command in a clean clone of a commit.
+
+Why a detached process rather than running the tests inside `ci_status`: CI on a real forge
+runs elsewhere while the orchestrator polls, and a flow's CI watch is written for exactly
+that (pending, then a result). Here the first `ci_status(sha)` claims the commit's check row
+and starts `python -m tamma.platforms._local_ci ROOT CHECK_ID STARTED_AT`; the runner writes
+the outcome into the same row, and only if the row is still its own run (a run abandoned past
+the timeout is claimed again by the next ask, and the stale runner must not overwrite it).
+
+The test command is untrusted code from the repository: it gets an argument list (never a
+shell), a scrubbed environment (no tokens or keys; HOME is the checkout) and a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tamma.errors import PlatformError
+from tamma.platforms._git import git
+from tamma.platforms._local_store import TrackerDB
+from tamma.redaction import redact
+
+__all__ = ["CI_TIMEOUT_S", "run_check", "start_runner"]
+
+CI_TIMEOUT_S = 900
+LOG_LIMIT = 100_000
+_PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR")
+
+
+def start_runner(root: Path, check_id: int, started_at: str) -> None:
+    """Run check `check_id` in a detached process that outlives the caller."""
+    subprocess.Popen(
+        [sys.executable, "-m", "tamma.platforms._local_ci", str(root), str(check_id), started_at],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def run_check(root: Path, check_id: int, started_at: str) -> None:
+    """Clone the checked commit, run the test command, record the outcome if the run is still ours."""
+    tracker = TrackerDB(root / "tracker.db")
+    with tracker.transaction() as db:
+        row = db.execute("SELECT sha FROM checks WHERE id = ?", (check_id,)).fetchone()
+    if row is None:
+        return
+    with tempfile.TemporaryDirectory(prefix="tamma-ci-") as checkout:
+        try:
+            git("clone", "--quiet", str(root / "remote.git"), checkout)
+            git("checkout", "--quiet", "--detach", row["sha"], cwd=Path(checkout))
+        except (PlatformError, subprocess.TimeoutExpired) as exc:  # the run's outcome, not a crash
+            state, log = "failure", redact(f"could not check out {row['sha']}: {exc}")
+        else:
+            state, log = run_tests(tracker.setting("test_command"), Path(checkout))
+    with tracker.transaction() as db:
+        db.execute(
+            "UPDATE checks SET state = ?, log = ? WHERE id = ? AND started_at = ?",
+            (state, log, check_id, started_at),
+        )
+
+
+def run_tests(command: str, checkout: Path) -> tuple[str, str]:
+    """("success" | "failure", redacted and truncated log) of the test command."""
+    if not command:
+        return "success", "no test command configured; nothing to run"
+    environment = {name: os.environ[name] for name in _PASSED_THROUGH if name in os.environ}
+    try:
+        result = subprocess.run(
+            shlex.split(command),
+            cwd=checkout,
+            env={**environment, "HOME": str(checkout)},
+            capture_output=True,
+            text=True,
+            timeout=CI_TIMEOUT_S,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        return "failure", f"cannot run {command!r}: {exc.strerror}"
+    except subprocess.TimeoutExpired:
+        return "failure", f"{command!r} timed out after {CI_TIMEOUT_S} s"
+    log = redact(f"$ {command}\n{result.stdout}{result.stderr}\nexit code {result.returncode}\n")
+    return ("success" if result.returncode == 0 else "failure"), log[-LOG_LIMIT:]
+
+
+if __name__ == "__main__":
+    run_check(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3])
