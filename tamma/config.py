@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from tamma.errors import ConfigError
+from tamma.platforms._settings import PlatformsSettings
 from tamma.providers._pricing import ModelPrice
 from tamma.providers._settings import BreakerConfig, ProviderSettings
 
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     providers: tuple[ProviderSettings, ...] = (ProviderSettings(kind="anthropic"),)
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    platforms: PlatformsSettings = Field(default_factory=PlatformsSettings)
 
     @field_validator("home")
     @classmethod

@@ -11,8 +11,9 @@ use (PEP 562), so importing one of them does not pull in every SDK: the CLI stay
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tamma._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from tamma.providers._anthropic import AnthropicProvider
@@ -107,7 +108,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'tamma.providers' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

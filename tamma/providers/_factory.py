@@ -11,6 +11,7 @@ from tamma.providers._openai import OpenAICompatibleProvider
 from tamma.providers._pricing import ModelPrice, PriceTable
 from tamma.providers._protocol import Provider
 from tamma.providers._settings import BreakerConfig, ProviderSettings, api_key_for
+from tamma.secrets import where_to_put
 
 __all__ = ["build_provider"]
 
@@ -43,10 +44,8 @@ def _build(settings: ProviderSettings, prices: PriceTable) -> Provider:
     key = api_key_for(settings)
     if settings.kind == "anthropic":
         if not key:
-            raise ConfigError(
-                f"provider {settings.display_name!r} has no API key: set {settings.key_env} "
-                f"or store one with `keyring set tamma {settings.display_name}`"
-            )
+            hint = where_to_put([settings.key_env or "ANTHROPIC_API_KEY"], settings.display_name)
+            raise ConfigError(f"provider {settings.display_name!r} has no API key: {hint}")
         return AnthropicProvider(
             api_key=key,
             model=settings.model or AnthropicProvider.default_model,

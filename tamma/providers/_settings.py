@@ -17,14 +17,14 @@ provider's name).
 
 from __future__ import annotations
 
-import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from tamma.secrets import lookup_secret
+
 __all__ = ["BreakerConfig", "ProviderSettings", "api_key_for"]
 
-KEYCHAIN_SERVICE = "tamma"
 _DEFAULT_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai-compatible": "OPENAI_API_KEY"}
 
 
@@ -69,14 +69,4 @@ class BreakerConfig(BaseModel):
 
 def api_key_for(settings: ProviderSettings) -> str | None:
     """The provider's key from its environment variable, else the OS keychain, else None."""
-    if settings.key_env and os.environ.get(settings.key_env):
-        return os.environ[settings.key_env]
-    try:
-        import keyring
-        from keyring.errors import KeyringError
-    except ImportError:  # pragma: no cover - keyring is a dependency
-        return None
-    try:
-        return keyring.get_password(KEYCHAIN_SERVICE, settings.display_name)
-    except KeyringError:
-        return None  # no keychain on this machine (headless servers, CI)
+    return lookup_secret([settings.key_env] if settings.key_env else [], settings.display_name)

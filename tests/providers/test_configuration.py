@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 
 from tamma.config import load_settings
 from tamma.errors import ConfigError
 from tamma.providers import AnthropicProvider, FailoverProvider, OpenAICompatibleProvider, build_provider
+from tests.config_fixtures import MemoryKeyring
 
 CHAIN_YAML = """
 providers:
@@ -25,43 +23,6 @@ prices:
   qwen2.5-coder: {input: 0.5, output: 1.0, cache_read: 0.05, cache_write: 0.5}
 breaker: {failures: 2, window_s: 10, open_s: 30}
 """
-
-
-class MemoryKeyring(KeyringBackend):
-    """A real keyring backend kept in memory, standing in for the OS keychain."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.passwords: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.passwords.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.passwords[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.passwords.pop((service, username), None)
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TAMMA_HOME", str(tmp_path / "home"))
-    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "TAMMA_PROVIDERS"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
-
-
-@pytest.fixture
-def keychain() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    memory = MemoryKeyring()
-    keyring.set_keyring(memory)
-    yield memory
-    keyring.set_keyring(previous)
 
 
 def test_yaml_chain_builds_failover_in_order(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -107,11 +107,3 @@ def test_classified_messages_never_carry_a_key() -> None:
     error = error_for_status(401, "invalid key sk-ant-api03-abcdefghijklmnop", provider="anthropic")
     assert "sk-ant-api03" not in str(error)
     assert "[REDACTED]" in str(error)
-
-
-def test_every_public_name_resolves() -> None:
-    import tamma.providers
-
-    assert sorted(tamma.providers.__all__) == sorted(tamma.providers._LAZY)
-    for name in tamma.providers.__all__:
-        assert getattr(tamma.providers, name) is not None

@@ -1,0 +1,68 @@
+"""Platform settings as they appear in tamma.yaml / TAMMA_PLATFORMS, and the tokens they need.
+
+    platforms:
+      github:
+        base_url: https://github.example.com/api/v3   # GitHub Enterprise; default api.github.com
+      gitlab:
+        base_url: https://gitlab.example.com          # self-hosted; default gitlab.com
+        token_env: [CI_GITLAB_TOKEN]                  # where the token is; default GITLAB_TOKEN
+
+Tokens never come from YAML: from the first set variable of `token_env` (GITHUB_TOKEN then
+GH_TOKEN for GitHub, GITLAB_TOKEN for GitLab), else from the OS keychain (service "tamma",
+user "github" or "gitlab").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tamma.secrets import lookup_secret, where_to_put
+
+__all__ = ["ForgeSettings", "GitHubSettings", "GitLabSettings", "PlatformsSettings"]
+
+
+class ForgeSettings(BaseModel):
+    """Where one forge's API is and where its token comes from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str
+    token_env: tuple[str, ...]
+    keychain_user: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_tokens_in_files(cls, values: Any) -> Any:
+        if isinstance(values, dict) and any(k in values for k in ("token", "private_token", "password")):
+            raise ValueError(
+                "tokens do not belong in configuration files; set the environment variable named by "
+                "token_env or store the token in the OS keychain"
+            )
+        return values
+
+    def token(self) -> str | None:
+        return lookup_secret(self.token_env, self.keychain_user)
+
+    def token_hint(self) -> str:
+        return where_to_put(self.token_env, self.keychain_user)
+
+
+class GitHubSettings(ForgeSettings):
+    base_url: str = "https://api.github.com"
+    token_env: tuple[str, ...] = ("GITHUB_TOKEN", "GH_TOKEN")
+    keychain_user: str = "github"
+
+
+class GitLabSettings(ForgeSettings):
+    base_url: str = "https://gitlab.com"
+    token_env: tuple[str, ...] = ("GITLAB_TOKEN",)
+    keychain_user: str = "gitlab"
+
+
+class PlatformsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    github: GitHubSettings = Field(default_factory=GitHubSettings)
+    gitlab: GitLabSettings = Field(default_factory=GitLabSettings)
