@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tamma.errors import Conflict, NotFound
-from tamma.platforms._git import git
+from tamma.git import git
 from tamma.platforms._local_ci import CI_TIMEOUT_S, start_runner
 from tamma.platforms._local_store import TrackerDB, now
 from tamma.platforms._models import (

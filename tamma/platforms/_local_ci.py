@@ -7,13 +7,12 @@ and starts `python -m tamma.platforms._local_ci ROOT CHECK_ID STARTED_AT`; the r
 the outcome into the same row, and only if the row is still its own run (a run abandoned past
 the timeout is claimed again by the next ask, and the stale runner must not overwrite it).
 
-The test command is untrusted code from the repository: it gets an argument list (never a
-shell), a scrubbed environment (no tokens or keys; HOME is the checkout) and a timeout.
+The test command is untrusted code from the repository: it runs through `tamma.sandbox`
+(argument list, scrubbed environment, timeout, bounded output).
 """
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 import sys
@@ -21,15 +20,15 @@ import tempfile
 from pathlib import Path
 
 from tamma.errors import PlatformError
-from tamma.platforms._git import git
+from tamma.git import git
 from tamma.platforms._local_store import TrackerDB
 from tamma.redaction import redact
+from tamma.sandbox import run_confined
 
 __all__ = ["CI_TIMEOUT_S", "run_check", "start_runner"]
 
 CI_TIMEOUT_S = 900
 LOG_LIMIT = 100_000
-_PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR")
 
 
 def start_runner(root: Path, check_id: int, started_at: str) -> None:
@@ -66,26 +65,18 @@ def run_check(root: Path, check_id: int, started_at: str) -> None:
 
 
 def run_tests(command: str, checkout: Path) -> tuple[str, str]:
-    """("success" | "failure", redacted and truncated log) of the test command."""
+    """("success" | "failure", redacted log tail) of the test command."""
     if not command:
         return "success", "no test command configured; nothing to run"
-    environment = {name: os.environ[name] for name in _PASSED_THROUGH if name in os.environ}
-    try:
-        result = subprocess.run(
-            shlex.split(command),
-            cwd=checkout,
-            env={**environment, "HOME": str(checkout)},
-            capture_output=True,
-            text=True,
-            timeout=CI_TIMEOUT_S,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        return "failure", f"cannot run {command!r}: {exc.strerror}"
-    except subprocess.TimeoutExpired:
-        return "failure", f"{command!r} timed out after {CI_TIMEOUT_S} s"
-    log = redact(f"$ {command}\n{result.stdout}{result.stderr}\nexit code {result.returncode}\n")
-    return ("success" if result.returncode == 0 else "failure"), log[-LOG_LIMIT:]
+    result = run_confined(
+        shlex.split(command),
+        checkout,
+        home=checkout / ".tamma-ci-home",
+        timeout_s=CI_TIMEOUT_S,
+        output_cap=LOG_LIMIT,
+    )
+    log = f"{result.summary()}\n{result.output}"
+    return ("success" if result.passed else "failure"), log
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from tamma.git import git
 from tamma.platforms import GitPlatform
-from tamma.platforms._git import git
 from tamma.platforms._github import GitHubPlatform
 from tamma.platforms._gitlab import GitLabPlatform
 from tamma.platforms._local import LocalPlatform

@@ -6,8 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+from tamma.git import git
 from tamma.platforms import CIStatus
-from tamma.platforms._git import git
 from tamma.platforms._local import LocalPlatform, init_local_platform
 
 MISSING = "fixed.txt is missing"

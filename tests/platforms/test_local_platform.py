@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tamma.errors import Conflict, NotFound
+from tamma.git import git
 from tamma.platforms import GitPlatform, marker
-from tamma.platforms._git import git
 from tamma.platforms._local import LocalPlatform
 from tests.platforms.local_repo import MISSING, make_local_platform, push_commit, wait_for_ci
 
