@@ -19,6 +19,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from tamma.agent.settings import AgentSettings
 from tamma.errors import ConfigError
 from tamma.platforms._settings import PlatformsSettings
 from tamma.providers._pricing import ModelPrice
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     platforms: PlatformsSettings = Field(default_factory=PlatformsSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @field_validator("home")
     @classmethod

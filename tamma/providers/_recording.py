@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from event_store import EventStore, NewEvent, Query
+from tamma import event_types
 from tamma.errors import ProviderError, ReplayDivergence
 from tamma.providers._models import Completed, Request, Response, StreamEvent, replay_stream
 from tamma.providers._protocol import Provider
@@ -21,9 +22,9 @@ from tamma.redaction import Redactor
 
 __all__ = ["RecordingProvider", "ReplayProvider"]
 
-REQUEST_STARTED = "AI.REQUEST.STARTED"
-RESPONSE_RECEIVED = "AI.RESPONSE.RECEIVED"
-REQUEST_FAILED = "AI.REQUEST.FAILED"
+REQUEST_STARTED = event_types.AI_REQUEST_STARTED
+RESPONSE_RECEIVED = event_types.AI_RESPONSE_RECEIVED
+REQUEST_FAILED = event_types.AI_REQUEST_FAILED
 EVENT_VERSION = 1
 
 

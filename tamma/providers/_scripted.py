@@ -24,28 +24,36 @@ __all__ = ["ScriptedProvider", "scripted_text", "scripted_tool_use"]
 SCRIPTED_MODEL = "scripted"
 
 
-def scripted_text(text: str, usage: Usage | None = None) -> Response:
+def scripted_text(text: str, usage: Usage | None = None, *, cost_usd: float = 0.0) -> Response:
     """A scripted answer of plain text."""
-    return _response((TextBlock(text=text),), "end_turn", usage)
+    return _response((TextBlock(text=text),), "end_turn", usage, cost_usd)
 
 
 def scripted_tool_use(
-    name: str, tool_input: dict[str, Any], *, tool_id: str = "", text: str = ""
+    name: str,
+    tool_input: dict[str, Any],
+    *,
+    tool_id: str = "",
+    text: str = "",
+    usage: Usage | None = None,
+    cost_usd: float = 0.0,
 ) -> Response:
-    """A scripted answer that calls one tool (optionally after some text)."""
+    """A scripted answer that calls one tool (optionally after some text), costing `cost_usd`."""
     blocks: list[ContentBlock] = [TextBlock(text=text)] if text else []
     blocks.append(ToolUseBlock(id=tool_id or f"toolu_scripted_{name}", name=name, input=tool_input))
-    return _response(tuple(blocks), "tool_use", None)
+    return _response(tuple(blocks), "tool_use", usage, cost_usd)
 
 
-def _response(content: tuple[ContentBlock, ...], stop_reason: Any, usage: Usage | None) -> Response:
+def _response(
+    content: tuple[ContentBlock, ...], stop_reason: Any, usage: Usage | None, cost_usd: float
+) -> Response:
     return Response(
         id="msg_scripted",
         model=SCRIPTED_MODEL,
         content=content,
         stop_reason=stop_reason,
         usage=usage or Usage(),
-        cost_usd=0.0,
+        cost_usd=cost_usd,
         provider="scripted",
     )
 

@@ -1,0 +1,227 @@
+"""Test-first implementation: four phases, each a conversation with its own prompt, each
+checked in code before the next one starts.
+
+1. tests: the model writes tests for the issue; the suite must then FAIL (if it passes, the
+   model is told its tests do not capture the issue and tries again);
+2. fix: the model changes the code; the suite must PASS;
+3. refactor: the suite must stay green, or the refactoring is reverted;
+4. lint: the linter must be clean on the changed files (skipped when it already is).
+
+The checks are Tamma's own runs of the test and lint commands, not the model's word. Each
+passed phase is a commit on the issue branch. Budgets, loop detection and recording live in
+`ToolUseLoop`; this module decides only what each phase needs and whether it got it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tamma import event_types
+from tamma.agent.budget import Spend
+from tamma.agent.loop import PhaseOutcome, StopReason, ToolUseLoop, record_command, with_user_text
+from tamma.agent.prompts import Phase, feedback, phase_system_prompt, task_message
+from tamma.agent.workspace import Workspace
+from tamma.platforms import Issue
+from tamma.providers import Message
+from tamma.recorder import Recorder
+from tamma.sandbox import CommandResult
+
+__all__ = ["Implementation", "TestFirstAgent"]
+
+LINTED_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """How the session ended and what it left on the branch."""
+
+    status: Literal["done", "stopped"]
+    reason: str
+    stopped_in: Phase | None = None
+    summaries: dict[str, str] = field(default_factory=dict)
+    commits: tuple[str, ...] = ()
+    files_changed: tuple[str, ...] = ()
+    tests_before: CommandResult | None = None
+    tests_after: CommandResult | None = None
+    spent: Spend = field(default_factory=Spend)
+    conversation: tuple[Message, ...] = ()
+    """The stopped phase's conversation, to resume it with a larger budget."""
+
+    @property
+    def summary(self) -> str:
+        return "\n\n".join(f"{phase}: {text}" for phase, text in self.summaries.items() if text)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    ok: bool
+    result: CommandResult | None
+    feedback: str = ""
+
+
+class _Stopped(Exception):
+    def __init__(
+        self,
+        phase: Phase,
+        cause: StopReason | Literal["check"],
+        reason: str,
+        conversation: tuple[Message, ...],
+    ) -> None:
+        super().__init__(reason)
+        self.phase, self.cause, self.reason, self.conversation = phase, cause, reason, conversation
+
+
+class TestFirstAgent:
+    __test__ = False  # a pytest collection hint: this class is not a test
+
+    def __init__(
+        self,
+        loop: ToolUseLoop,
+        workspace: Workspace,
+        recorder: Recorder,
+        *,
+        lint_command: tuple[str, ...] | None = None,
+        attempts_per_phase: int = 3,
+    ) -> None:
+        self.loop, self.workspace, self.recorder = loop, workspace, recorder
+        self.lint_command = lint_command
+        self.attempts = attempts_per_phase
+        self._commits: list[str] = []
+        self._summaries: dict[str, str] = {}
+
+    def implement(self, issue: Issue) -> Implementation:
+        tests_before: CommandResult | None = None
+        try:
+            tests_before = self._phase(issue, "tests", self._tests_fail, f"Add failing tests for {issue.ref}")
+            tests_after = self._phase(issue, "fix", self._tests_pass, f"Fix {issue.ref}: {issue.title}")
+            tests_after = self._refactor(issue) or tests_after
+            self._lint(issue)
+        except _Stopped as stopped:
+            self.recorder.record(event_types.AGENT_STOPPED, phase=stopped.phase, reason=stopped.reason)
+            return self._result(
+                "stopped", stopped.reason, stopped.phase, tests_before, None, stopped.conversation
+            )
+        return self._result("done", "all phases passed their checks", None, tests_before, tests_after)
+
+    # -- phases -----------------------------------------------------------------------------------
+
+    def _phase(
+        self, issue: Issue, phase: Phase, check: Callable[[], _Verdict], commit_message: str, first: str = ""
+    ) -> CommandResult | None:
+        """Converse until `check` passes (at most `attempts` times), then commit the phase."""
+        self.recorder.record(event_types.AGENT_PHASE_STARTED, phase=phase)
+        messages = [Message.user(first or task_message(issue, phase))]
+        for attempt in range(1, self.attempts + 1):
+            outcome = self.loop.run(phase, phase_system_prompt(phase), messages)
+            if not outcome.finished:
+                raise _Stopped(phase, outcome.stop, f"{phase}: {outcome.reason}", outcome.messages)
+            verdict = check()
+            if verdict.ok:
+                self._complete(phase, outcome, attempt, commit_message)
+                return verdict.result
+            messages = with_user_text(outcome.messages, verdict.feedback)
+        reason = f"{phase}: the check still failed after {self.attempts} attempts"
+        raise _Stopped(phase, "check", reason, tuple(messages))
+
+    def _refactor(self, issue: Issue) -> CommandResult | None:
+        """Refactoring is optional: if it cannot keep the suite green (or goes in circles), it is
+        reverted and the fix stands without it. Only an exhausted budget stops the session."""
+        fixed = self.workspace.head()
+        try:
+            return self._phase(issue, "refactor", self._still_green, f"Refactor after fixing {issue.ref}")
+        except _Stopped as stopped:
+            if stopped.cause == "budget":
+                raise
+            self.workspace.reset_to(fixed)
+            self.recorder.record(
+                event_types.AGENT_PHASE_COMPLETED, phase="refactor", reverted=True, reason=stopped.reason
+            )
+            return None
+
+    def _lint(self, issue: Issue) -> None:
+        report = self._run_lint()
+        if report is None or report.passed:
+            self.recorder.record(event_types.AGENT_PHASE_COMPLETED, phase="lint", skipped=True)
+            return
+        first = f"{task_message(issue, 'lint')}\n\n{feedback('lint', report.output)}"
+        self._phase(issue, "lint", self._lint_clean, f"Lint fixes for {issue.ref}", first)
+
+    def _complete(self, phase: Phase, outcome: PhaseOutcome, attempts: int, commit_message: str) -> None:
+        self._summaries[phase] = outcome.summary
+        sha = self.workspace.commit(commit_message)
+        if sha is not None:
+            self._commits.append(sha)
+            self.recorder.record(
+                event_types.COMMIT_CREATED,
+                phase=phase,
+                sha=sha,
+                message=commit_message,
+                branch=self.workspace.branch,
+            )
+        self.recorder.record(
+            event_types.AGENT_PHASE_COMPLETED,
+            phase=phase,
+            attempts=attempts,
+            summary=outcome.summary,
+            commit=sha,
+        )
+
+    # -- checks -------------------------------------------------------------------------------------
+
+    def _verify_tests(self, phase: str) -> CommandResult:
+        result = self.loop.toolbox.run_tests()
+        record_command(self.recorder, event_types.TESTS_RAN, result, phase=phase, by="tamma")
+        return result
+
+    def _tests_fail(self) -> _Verdict:
+        if not self.workspace.has_uncommitted_changes():
+            return _Verdict(False, None, "You changed no file. Write the tests that reproduce the issue.")
+        result = self._verify_tests("tests")
+        return _Verdict(not result.passed, result, feedback("tests_pass", result.output))
+
+    def _tests_pass(self) -> _Verdict:
+        result = self._verify_tests("fix")
+        return _Verdict(result.passed, result, feedback("tests_fail", result.output))
+
+    def _still_green(self) -> _Verdict:
+        result = self._verify_tests("refactor")
+        return _Verdict(result.passed, result, feedback("suite_red", result.output))
+
+    def _lint_clean(self) -> _Verdict:
+        report = self._run_lint()
+        tests = self._verify_tests("lint")
+        if report is not None and not report.passed:
+            return _Verdict(False, tests, feedback("lint", report.output))
+        return _Verdict(tests.passed, tests, feedback("tests_fail", tests.output))
+
+    def _run_lint(self) -> CommandResult | None:
+        files = [f for f in self.workspace.changed_files() if f.endswith(LINTED_SUFFIXES)]
+        if self.lint_command is None or not files:
+            return None
+        result = self.loop.toolbox.run([*self.lint_command, *files])
+        record_command(self.recorder, event_types.LINT_RAN, result, by="tamma")
+        return result
+
+    def _result(
+        self,
+        status: Literal["done", "stopped"],
+        reason: str,
+        phase: Phase | None,
+        before: CommandResult | None,
+        after: CommandResult | None,
+        conversation: tuple[Message, ...] = (),
+    ) -> Implementation:
+        return Implementation(
+            status=status,
+            reason=reason,
+            stopped_in=phase,
+            summaries=dict(self._summaries),
+            commits=tuple(self._commits),
+            files_changed=tuple(self.workspace.changed_files()),
+            tests_before=before,
+            tests_after=after,
+            spent=self.loop.guard.spent,
+            conversation=conversation,
+        )
