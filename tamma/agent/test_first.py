@@ -15,7 +15,7 @@ passed phase is a commit on the issue branch. Budgets, loop detection and record
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from tamma import event_types
@@ -90,20 +90,28 @@ class TestFirstAgent:
         self.attempts = attempts_per_phase
         self._commits: list[str] = []
         self._summaries: dict[str, str] = {}
+        self._resume: Implementation | None = None
 
-    def implement(self, issue: Issue) -> Implementation:
-        tests_before: CommandResult | None = None
+    def implement(self, issue: Issue, *, resume: Implementation | None = None) -> Implementation:
+        """Run the phases in order. `resume` is a stopped session on this same workspace (for
+        instance stopped by its budget): its passed phases are skipped and the phase it stopped
+        in goes on from its conversation; give the loop's guard a larger budget first."""
+        self._resume = resume
+        self._summaries = dict(resume.summaries) if resume else {}
+        self._commits = list(resume.commits) if resume else []
+        before = resume.tests_before if resume else None
+        after = resume.tests_after if resume else None
         try:
-            tests_before = self._phase(issue, "tests", self._tests_fail, f"Add failing tests for {issue.ref}")
-            tests_after = self._phase(issue, "fix", self._tests_pass, f"Fix {issue.ref}: {issue.title}")
-            tests_after = self._refactor(issue) or tests_after
+            if "tests" not in self._summaries:
+                before = self._phase(issue, "tests", self._tests_fail, f"Add failing tests for {issue.ref}")
+            if "fix" not in self._summaries:
+                after = self._phase(issue, "fix", self._tests_pass, f"Fix {issue.ref}: {issue.title}")
+            if "refactor" not in self._summaries:
+                after = self._refactor(issue) or after
             self._lint(issue)
         except _Stopped as stopped:
-            self.recorder.record(event_types.AGENT_STOPPED, phase=stopped.phase, reason=stopped.reason)
-            return self._result(
-                "stopped", stopped.reason, stopped.phase, tests_before, None, stopped.conversation
-            )
-        return self._result("done", "all phases passed their checks", None, tests_before, tests_after)
+            return self._finish("stopped", stopped.reason, stopped.phase, before, None, stopped.conversation)
+        return self._finish("done", "all phases passed their checks", None, before, after)
 
     # -- phases -----------------------------------------------------------------------------------
 
@@ -112,7 +120,7 @@ class TestFirstAgent:
     ) -> CommandResult | None:
         """Converse until `check` passes (at most `attempts` times), then commit the phase."""
         self.recorder.record(event_types.AGENT_PHASE_STARTED, phase=phase)
-        messages = [Message.user(first or task_message(issue, phase))]
+        messages = self._resumed_conversation(phase) or [Message.user(first or task_message(issue, phase))]
         for attempt in range(1, self.attempts + 1):
             outcome = self.loop.run(phase, phase_system_prompt(phase), messages)
             if not outcome.finished:
@@ -124,6 +132,11 @@ class TestFirstAgent:
             messages = with_user_text(outcome.messages, verdict.feedback)
         reason = f"{phase}: the check still failed after {self.attempts} attempts"
         raise _Stopped(phase, "check", reason, tuple(messages))
+
+    def _resumed_conversation(self, phase: Phase) -> list[Message]:
+        if self._resume is None or self._resume.stopped_in != phase:
+            return []
+        return list(self._resume.conversation)
 
     def _refactor(self, issue: Issue) -> CommandResult | None:
         """Refactoring is optional: if it cannot keep the suite green (or goes in circles), it is
@@ -204,7 +217,7 @@ class TestFirstAgent:
         record_command(self.recorder, event_types.LINT_RAN, result, by="tamma")
         return result
 
-    def _result(
+    def _finish(
         self,
         status: Literal["done", "stopped"],
         reason: str,
@@ -213,7 +226,8 @@ class TestFirstAgent:
         after: CommandResult | None,
         conversation: tuple[Message, ...] = (),
     ) -> Implementation:
-        return Implementation(
+        """The outcome, returned and recorded as AGENT.FINISHED."""
+        result = Implementation(
             status=status,
             reason=reason,
             stopped_in=phase,
@@ -222,6 +236,19 @@ class TestFirstAgent:
             files_changed=tuple(self.workspace.changed_files()),
             tests_before=before,
             tests_after=after,
-            spent=self.loop.guard.spent,
+            spent=replace(self.loop.guard.spent),
             conversation=conversation,
         )
+        self.recorder.record(
+            event_types.AGENT_FINISHED,
+            status=status,
+            reason=reason,
+            stopped_in=phase,
+            summaries=result.summaries,
+            commits=list(result.commits),
+            files_changed=list(result.files_changed),
+            tests_before_passed=before.passed if before else None,
+            tests_after_passed=after.passed if after else None,
+            spent=vars(result.spent),
+        )
+        return result

@@ -29,9 +29,10 @@ from urllib.parse import urlsplit
 
 from tamma.errors import Conflict, InvalidReference, NotFound, PlatformError
 from tamma.git import git
+from tamma.platforms import IssueRef
 from tamma.redaction import Redactor
 
-__all__ = ["GitAuthor", "GitCredentials", "Workspace", "branch_name"]
+__all__ = ["GitAuthor", "GitCredentials", "Workspace", "branch_name", "workspace_key", "workspaces_dir"]
 
 BRANCH_PREFIX = "tamma/issue-"
 MAX_SLUG_LENGTH = 40
@@ -50,6 +51,16 @@ Username*) printf '%s\\n' "$TAMMA_GIT_USERNAME" ;;
 *) printf '%s\\n' "$TAMMA_GIT_PASSWORD" ;;
 esac
 """
+
+
+def workspaces_dir(home: Path) -> Path:
+    """Where workspaces live: `$TAMMA_HOME/workspaces/<key>`."""
+    return home / "workspaces"
+
+
+def workspace_key(ref: IssueRef) -> str:
+    """The workspace directory name of an issue: `github-octo-demo-12`, one per issue."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{ref.platform}-{ref.repo}-{ref.number}")
 
 
 @dataclass(frozen=True)

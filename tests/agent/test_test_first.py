@@ -176,7 +176,16 @@ def test_a_stopped_session_keeps_its_state_and_says_why(
     assert "turns" in result.reason
     assert len(result.commits) == 1  # the failing tests are committed; the fix was not reached
     assert result.conversation[-1].role == "user"  # ready to resume with the next model turn
-    assert next(store.read(Query.of(types=[event_types.AGENT_STOPPED]))).data["phase"] == "fix"
+    finished = next(store.read(Query.of(types=[event_types.AGENT_FINISHED])))
+    assert (finished.data["status"], finished.data["stopped_in"]) == ("stopped", "fix")
+
+    # Resumed with a larger budget, the session goes on from the model's next turn in `fix`.
+    agent.loop.guard.budget = Budget(max_turns=20)
+    resumed = agent.implement(issue, resume=result)
+    assert resumed.status == "done", resumed.reason
+    assert provider.remaining == 0
+    assert len(resumed.commits) == 2
+    assert resumed.tests_before == result.tests_before
 
 
 def test_the_same_session_through_the_anthropic_sdk_against_the_fake_api(

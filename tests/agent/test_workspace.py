@@ -8,9 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from tamma.agent.workspace import GitAuthor, GitCredentials, Workspace, branch_name
+from tamma.agent.workspace import (
+    GitAuthor,
+    GitCredentials,
+    Workspace,
+    branch_name,
+    workspace_key,
+    workspaces_dir,
+)
 from tamma.errors import Conflict, InvalidReference, NotFound, PlatformError
 from tamma.git import git
+from tamma.platforms import IssueRef
 from tests.agent.git_http_server import git_http_server
 
 BRANCH = "tamma/issue-1-fix-it"
@@ -383,3 +391,16 @@ def test_a_remote_rewritten_from_inside_the_workspace_gets_no_credentials(
         with pytest.raises(PlatformError, match="git push failed"):
             workspace.push()
     assert all(password not in attempt for attempt in offered)
+
+
+@pytest.mark.parametrize(
+    ("reference", "key"),
+    [
+        ("github:octo/hello-world#12", "github-octo-hello-world-12"),
+        ("gitlab:group/sub/my.project#7", "gitlab-group-sub-my.project-7"),
+        ("local:demo#1", "local-demo-1"),
+    ],
+)
+def test_one_workspace_key_per_issue(reference: str, key: str, tmp_path: Path) -> None:
+    assert workspace_key(IssueRef.parse(reference)) == key
+    assert workspaces_dir(tmp_path) == tmp_path / "workspaces"
