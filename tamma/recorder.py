@@ -28,7 +28,7 @@ class Recorder:
         """A recorder that adds `tags` to these (e.g. `agent:builtin` for one backend's events)."""
         return Recorder(self.store, (*self.tags, *tags), redactor=self.redactor)
 
-    def record(self, event_type: str, *, actor: str = "tamma", **data: Any) -> int:
+    def record(self, event_type: str, *, actor: str = "tamma", **data: object) -> int:
         """Append one event; returns its position."""
         event = NewEvent(
             event_type,

@@ -31,6 +31,8 @@ from tamma.sandbox import CommandResult
 __all__ = ["Implementation", "TestFirstAgent"]
 
 LINTED_SUFFIXES = (".py", ".pyi")
+EVIDENCE_CHARS = 2_000
+"""How much of the test output before and after goes into AGENT.FINISHED (and the PR body)."""
 
 
 @dataclass(frozen=True)
@@ -91,12 +93,16 @@ class TestFirstAgent:
         self._commits: list[str] = []
         self._summaries: dict[str, str] = {}
         self._resume: Implementation | None = None
+        self._plan = ""
 
-    def implement(self, issue: Issue, *, resume: Implementation | None = None) -> Implementation:
+    def implement(
+        self, issue: Issue, *, plan: str = "", resume: Implementation | None = None
+    ) -> Implementation:
         """Run the phases in order. `resume` is a stopped session on this same workspace (for
         instance stopped by its budget): its passed phases are skipped and the phase it stopped
-        in goes on from its conversation; give the loop's guard a larger budget first."""
-        self._resume = resume
+        in goes on from its conversation; give the loop's guard a larger budget first. `plan` is
+        the approved plan, shown to the model with the issue."""
+        self._resume, self._plan = resume, plan
         self._summaries = dict(resume.summaries) if resume else {}
         self._commits = list(resume.commits) if resume else []
         before = resume.tests_before if resume else None
@@ -120,7 +126,9 @@ class TestFirstAgent:
     ) -> CommandResult | None:
         """Converse until `check` passes (at most `attempts` times), then commit the phase."""
         self.recorder.record(event_types.AGENT_PHASE_STARTED, phase=phase)
-        messages = self._resumed_conversation(phase) or [Message.user(first or task_message(issue, phase))]
+        messages = self._resumed_conversation(phase) or [
+            Message.user(first or task_message(issue, phase, self._plan))
+        ]
         for attempt in range(1, self.attempts + 1):
             outcome = self.loop.run(phase, phase_system_prompt(phase), messages)
             if not outcome.finished:
@@ -248,7 +256,9 @@ class TestFirstAgent:
             commits=list(result.commits),
             files_changed=list(result.files_changed),
             tests_before_passed=before.passed if before else None,
+            tests_before_output=before.output[-EVIDENCE_CHARS:] if before else "",
             tests_after_passed=after.passed if after else None,
+            tests_after_output=after.output[-EVIDENCE_CHARS:] if after else "",
             spent=vars(result.spent),
         )
         return result

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from tamma.providers._protocol import Provider
     from tamma.providers._recording import RecordingProvider, ReplayProvider
     from tamma.providers._retry import RetryPolicy
-    from tamma.providers._scripted import ScriptedProvider, scripted_text, scripted_tool_use
+    from tamma.providers._scripted import ScriptedProvider, save_script, scripted_text, scripted_tool_use
 
 # Keep in step with __all__ below (a test checks that every name resolves).
 _LAZY = {
@@ -71,6 +71,7 @@ _LAZY = {
     "ToolUseReceived": "tamma.providers._models",
     "Usage": "tamma.providers._models",
     "build_provider": "tamma.providers._factory",
+    "save_script": "tamma.providers._scripted",
     "scripted_text": "tamma.providers._scripted",
     "scripted_tool_use": "tamma.providers._scripted",
 }
@@ -103,6 +104,7 @@ __all__ = [
     "ToolUseReceived",
     "Usage",
     "build_provider",
+    "save_script",
     "scripted_text",
     "scripted_tool_use",
 ]

@@ -4,10 +4,12 @@ the layers above providers. It never calls a network and is only used when asked
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
-from tamma.errors import ProviderError
+from tamma.errors import ConfigError, ProviderError
 from tamma.providers._models import (
     ContentBlock,
     Request,
@@ -19,7 +21,7 @@ from tamma.providers._models import (
     replay_stream,
 )
 
-__all__ = ["ScriptedProvider", "scripted_text", "scripted_tool_use"]
+__all__ = ["ScriptedProvider", "save_script", "scripted_text", "scripted_tool_use"]
 
 SCRIPTED_MODEL = "scripted"
 
@@ -58,6 +60,12 @@ def _response(
     )
 
 
+def save_script(responses: Iterable[Response], path: Path) -> Path:
+    """Write a script for `ScriptedProvider.from_file` (and so for `tamma run --script`)."""
+    path.write_text(json.dumps([response.model_dump(mode="json") for response in responses], indent=1))
+    return path
+
+
 class ScriptedProvider:
     """Answers each request with the next response of `script`, in order."""
 
@@ -66,6 +74,16 @@ class ScriptedProvider:
     def __init__(self, script: Iterable[Response]) -> None:
         self._script = list(script)
         self.requests: list[Request] = []
+
+    @classmethod
+    def from_file(cls, path: Path, *, skip: int = 0) -> ScriptedProvider:
+        """A script saved with `save_script`, without its first `skip` responses (those a
+        resumed run already received)."""
+        try:
+            entries = json.loads(path.read_text())
+            return cls([Response.model_validate(entry) for entry in entries][skip:])
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read the model script {path}: {exc}") from None
 
     @property
     def remaining(self) -> int:

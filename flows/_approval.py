@@ -1,0 +1,80 @@
+"""Human decisions inside a flow run: pause for input, record who decided what.
+
+`pause_flow_run(wait_for_input=Decision)` keeps the run (and its process) waiting until the
+Prefect UI's Resume form, `tamma approve`/`tamma reject`, or `tamma run`'s own prompt answers
+it. The Prefect flow run id goes into APPROVAL.REQUESTED, which is how those commands find the
+run to resume from a Tamma run id. A policy (`auto_approve`, `merge_policy=auto`) decides
+without pausing, and says so in the event.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from prefect import pause_flow_run
+from prefect.exceptions import FlowPauseTimeout
+from prefect.input import RunInput
+from prefect.runtime import flow_run
+from pydantic import Field
+
+from tamma import event_types
+from tasks._context import RunContext
+
+__all__ = ["Decision", "decide"]
+
+Subject = Literal["plan", "merge"]
+
+
+class Decision(RunInput):
+    """The answer to a paused run. Every field has a safe default: the Prefect UI leaves
+    untouched fields out of the submitted input."""
+
+    decision: Literal["approve", "reject", "edit"] = Field(
+        default="approve",
+        title="Decision",
+        description="approve, reject, or edit (then give the edited plan)",
+    )
+    plan: str = Field(default="", title="Plan", description="The plan to implement, if you edited it")
+    reason: str = Field(default="", title="Reason", description="Why, if you reject")
+
+
+def decide(ctx: RunContext, subject: Subject, text: str, *, by_policy: bool) -> Decision:
+    """Ask for (or, by policy, take) a decision on `text`, and record it."""
+    if by_policy:
+        decision = Decision(decision="approve", plan=text)
+        actor = "policy"
+    else:
+        flow_run_id = str(flow_run.id or "")
+        ctx.recorder.record(
+            event_types.APPROVAL_REQUESTED,
+            subject=subject,
+            flow_run_id=flow_run_id,
+            timeout_s=ctx.options.approval_timeout_s,
+        )
+        prompt = Decision.with_initial_data(
+            description=f"**Tamma asks you to approve the {subject} for {ctx.ref}** (run {ctx.run_id})\n\n{text}",
+            decision="approve",
+            plan=text if subject == "plan" else "",
+        )
+        try:
+            decision = pause_flow_run(
+                wait_for_input=prompt,
+                timeout=ctx.options.approval_timeout_s,
+                poll_interval=ctx.options.approval_poll_s,
+            )
+        except FlowPauseTimeout:
+            decision = Decision(
+                decision="reject", reason=f"no decision within {ctx.options.approval_timeout_s} s"
+            )
+        actor = "user"
+    if decision.decision == "reject":
+        ctx.recorder.record(
+            event_types.APPROVAL_REJECTED, actor=actor, subject=subject, reason=decision.reason
+        )
+    else:
+        chosen = decision.plan if decision.decision == "edit" and decision.plan.strip() else text
+        ctx.recorder.record(
+            event_types.APPROVAL_PROVIDED, actor=actor, subject=subject, plan=chosen, edited=chosen != text
+        )
+        decision = Decision(decision=decision.decision, plan=chosen)
+    return decision

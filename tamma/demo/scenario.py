@@ -1,0 +1,140 @@
+"""The demo's world: a small Python project with a real bug, its local platform and issue, and
+the scripted model session that resolves it.
+
+The bug: `calc.add` subtracts. The scripted session analyzes the issue, plans, writes a test
+that fails, and fixes the code. With `ci_failure`, the first fix only handles positive
+numbers: the agent's own suite (tests/) passes, but CI also runs integration/ and fails on a
+negative number; the CI repair then fixes it for good. Every step really runs: git, pytest,
+ruff, the local CI runner. Only the model's answers are canned.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tamma.platforms import LocalPlatform, init_local_platform
+from tamma.providers import Response, save_script, scripted_text, scripted_tool_use
+
+__all__ = ["DemoWorld", "agent_settings", "build_world", "session"]
+
+CALC = '''"""Arithmetic for the shop's invoices."""
+
+
+def add(a: int, b: int) -> int:
+    """The sum of a and b."""
+    return a - b
+
+
+def total(amounts: list[int]) -> int:
+    """The sum of all amounts."""
+    result = 0
+    for amount in amounts:
+        result = add(result, amount)
+    return result
+'''
+EXISTING_TEST = """from calc import total
+
+
+def test_total_of_nothing_is_zero() -> None:
+    assert total([]) == 0
+"""
+INTEGRATION_TEST = """from calc import total
+
+
+def test_a_refund_can_exceed_the_sale() -> None:
+    assert total([-5, 2]) == -3
+"""
+NEW_TEST = """from calc import add, total
+
+
+def test_add_adds() -> None:
+    assert add(1, 2) == 3
+
+
+def test_total_sums_amounts() -> None:
+    assert total([1, 2, 3]) == 6
+"""
+ISSUE_TITLE = "Invoice totals are wrong: add() subtracts"
+ISSUE_BODY = """`calc.add(1, 2)` returns -1 instead of 3, so every invoice total is wrong.
+
+Steps: `python -c "import calc; print(calc.add(1, 2))"` prints -1. Expected 3."""
+PLAN = """**Cause.** `calc.add` returns `a - b`; `total` builds on it, so totals are wrong too.
+
+**Tests first.** Add `tests/test_add.py`: `add(1, 2) == 3` and `total([1, 2, 3]) == 6`. Both fail today.
+
+**Fix.** Make `add` return the sum. No other function changes.
+
+**Risk.** Low: `add` has no other callers than `total`."""
+
+
+def test_command() -> tuple[str, ...]:
+    """The agent's suite: the unit tests (CI runs the integration tests too)."""
+    return (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests")
+
+
+def agent_settings() -> dict[str, object]:
+    """The demo's `agent:` settings (as TAMMA_AGENT): this interpreter's pytest and ruff."""
+    return {
+        "test_command": list(test_command()),
+        "lint_command": [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated"],
+        "command_timeout_s": 120,
+    }
+
+
+class DemoWorld:
+    def __init__(self, platform: LocalPlatform, script: Path) -> None:
+        self.platform, self.script = platform, script
+
+    @property
+    def issue_ref(self) -> str:
+        return f"local:{self.platform.repo}#1"
+
+
+def build_world(home: Path, *, ci_failure: bool = True, name: str = "shop") -> DemoWorld:
+    """The project, its local platform under `home` (CI: the whole suite), the issue, the script."""
+    source = home / "demo-src" / name
+    (source / "tests").mkdir(parents=True)
+    (source / "integration").mkdir()
+    (source / "calc.py").write_text(CALC)
+    (source / "tests" / "test_total.py").write_text(EXISTING_TEST)
+    (source / "integration" / "test_refunds.py").write_text(INTEGRATION_TEST)
+    (source / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "0.1.0"\n')
+    ci = f"{sys.executable} -m pytest -q -p no:cacheprovider"
+    platform = init_local_platform(source, home / "local" / name, test_command=ci)
+    platform.create_issue(ISSUE_TITLE, ISSUE_BODY, labels=["tamma", "bug"], author="alice")
+    script = save_script(session(ci_failure=ci_failure), home / f"{name}-session.json")
+    return DemoWorld(platform, script)
+
+
+def session(*, ci_failure: bool = True, ambiguity: int = 10) -> list[Response]:
+    """The model's side of the demo, answer by answer."""
+    first_fix = "abs(a) + b" if ci_failure else "a + b"
+    calls: list[tuple[str, dict[str, object]]] = [
+        ("list_dir", {"path": "."}),
+        ("read_file", {"path": "calc.py"}),
+        ("write_file", {"path": "tests/test_add.py", "content": NEW_TEST}),
+        ("run_tests", {}),
+        ("finish", {"summary": "tests/test_add.py shows add(1, 2) == -1 and a wrong total"}),
+        ("edit_file", {"path": "calc.py", "old_text": "return a - b", "new_text": f"return {first_fix}"}),
+        ("run_tests", {}),
+        ("finish", {"summary": f"add() returns {first_fix}"}),
+        ("finish", {"summary": "the change is one line; nothing to refactor"}),
+    ]
+    if ci_failure:
+        calls += [
+            ("read_file", {"path": "calc.py"}),
+            ("edit_file", {"path": "calc.py", "old_text": "return abs(a) + b", "new_text": "return a + b"}),
+            ("run_tests", {}),
+            ("finish", {"summary": "abs() broke negative amounts (refunds); add() returns a + b"}),
+        ]
+    analysis = {"ambiguity": ambiguity, "reasons": ["clear steps and expected value"], "questions": []}
+    return [
+        scripted_text(json.dumps(analysis)),
+        scripted_text(PLAN),
+        *(
+            scripted_tool_use(name, arguments, tool_id=f"toolu_demo_{n:02d}")
+            for n, (name, arguments) in enumerate(calls, 1)
+        ),
+    ]

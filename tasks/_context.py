@@ -1,0 +1,104 @@
+"""Everything one `resolve_issue` run works with, opened once per flow run.
+
+A run has its own id (`r-` + 8 hex), stable across restarts: a flow run started again with the
+same `run_id` after a crash reads the run's events and continues from the last recorded step.
+Its events are tagged `run:<id>` and `issue:<ref>`.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from event_store import EventStore, Query
+from tamma import event_types
+from tamma.config import Settings, load_settings
+from tamma.platforms import GitPlatform, Issue, IssueRef, platform_for
+from tamma.providers import Provider, RecordingProvider, ScriptedProvider, build_provider
+from tamma.recorder import Recorder
+from tamma.redaction import Redactor
+
+__all__ = ["MergePolicy", "RunContext", "RunOptions", "new_run_id", "open_run"]
+
+MergePolicy = Literal["stop", "approve", "auto"]
+
+
+class RunOptions(BaseModel):
+    """The policies of one run: flow parameters, so deployments and the CLI set them alike."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    auto_approve: bool = False
+    """Approve the plan without asking (unattended sweeps); recorded as approved by policy."""
+    merge_policy: MergePolicy = "stop"
+    """stop: end at the merge checkpoint for a human; approve: ask, then merge; auto: merge."""
+    approval_timeout_s: int = Field(default=86_400, gt=0)
+    approval_poll_s: int = Field(default=5, gt=0)
+    ambiguity_threshold: int = Field(default=70, ge=0, le=100)
+    clarification_timeout_s: int = Field(default=86_400, gt=0)
+    clarification_poll_s: float = Field(default=60.0, gt=0)
+    ci_poll_s: float = Field(default=30.0, gt=0)
+    ci_timeout_s: float = Field(default=3_600.0, gt=0)
+    max_ci_fixes: int = Field(default=3, ge=0)
+    script: str | None = None
+    """A saved model script (`save_script`): the run uses a scripted model instead of the configured one."""
+
+
+def new_run_id() -> str:
+    return f"r-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    ref: IssueRef
+    options: RunOptions
+    settings: Settings
+    store: EventStore
+    recorder: Recorder
+    platform: GitPlatform
+    provider: Provider
+    worker: str = field(default_factory=socket.gethostname)
+
+    @property
+    def run_tag(self) -> str:
+        return f"run:{self.run_id}"
+
+    def issue(self) -> Issue:
+        return self.platform.get_issue(self.ref.number)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_run(
+    issue_ref: str, options: RunOptions, run_id: str | None = None, settings: Settings | None = None
+) -> RunContext:
+    """Parse the reference, open the store, the platform and the model (scripted or configured)."""
+    ref = IssueRef.parse(issue_ref)
+    settings = settings or load_settings()
+    run_id = run_id or new_run_id()
+    store = EventStore(settings.event_store_url)
+    try:
+        redactor = Redactor()
+        recorder = Recorder(store, [f"run:{run_id}", ref.tag], redactor=redactor)
+        platform = platform_for(ref, settings)
+        provider = RecordingProvider(
+            _model(options, settings, store, run_id), store, recorder.tags, redactor=redactor
+        )
+    except BaseException:
+        store.close()
+        raise
+    return RunContext(run_id, ref, options, settings, store, recorder, platform, provider)
+
+
+def _model(options: RunOptions, settings: Settings, store: EventStore, run_id: str) -> Provider:
+    if options.script is None:
+        return build_provider(settings.providers, prices=settings.prices, breaker=settings.breaker)
+    answered = Query.of(types=[event_types.AI_RESPONSE_RECEIVED], tags=[f"run:{run_id}"])
+    return ScriptedProvider.from_file(Path(options.script), skip=sum(1 for _ in store.read(answered)))

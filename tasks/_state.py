@@ -1,0 +1,110 @@
+"""A run's state, folded from its events: what is done, so a restarted run skips it.
+
+Every step of `resolve_issue` asks this state first ("is there a plan? a PR?") and records an
+event when it acts, so the events alone say how far a run got. The same fold stopped at an
+earlier position is the run as it was then (time travel, `tamma history`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from event_store import Event, EventStore, Projection, Query
+from tamma import event_types as et
+
+__all__ = ["RunState", "run_state", "run_state_projection"]
+
+
+@dataclass(frozen=True)
+class RunState:
+    issue: str = ""
+    phase: str = "new"
+    analysis: dict[str, Any] | None = None
+    clarification: str | None = None
+    plan: str | None = None
+    approved_plan: str | None = None
+    rejected: str | None = None
+    awaiting_approval: str | None = None
+    """The Prefect flow run id waiting for a decision (plan or merge), if one is."""
+    implementation: dict[str, Any] | None = None
+    branch: str | None = None
+    head_sha: str | None = None
+    pull_request: dict[str, Any] | None = None
+    ci_state: str | None = None
+    ci_fixes: int = 0
+    merged_sha: str | None = None
+    escalated: str | None = None
+    outcome: str | None = None
+    comments: frozenset[str] = frozenset()
+    """Purposes of the comments posted (questions, plan, escalation...)."""
+    cost_usd: float = 0.0
+
+
+_PHASES = {
+    et.RUN_STARTED: "claimed",
+    et.ANALYSIS_COMPLETED: "analyzed",
+    et.CLARIFICATION_REQUESTED: "awaiting clarification",
+    et.PLAN_PROPOSED: "planned",
+    et.APPROVAL_REQUESTED: "awaiting approval",
+    et.APPROVAL_PROVIDED: "approved",
+    et.AGENT_PHASE_STARTED: "implementing",
+    et.PR_CREATED: "pull request open",
+    et.CI_STATUS_CHANGED: "watching CI",
+    et.CI_FIX_ATTEMPTED: "fixing CI",
+    et.MERGE_CHECKPOINT_REACHED: "at merge checkpoint",
+    et.PR_MERGED: "merged",
+    et.ESCALATION_TRIGGERED: "escalated",
+}
+
+
+def _apply(state: RunState, event: Event) -> RunState:
+    data, kind = event.data, event.type
+    changes: dict[str, Any] = {}
+    if kind in _PHASES:
+        changes["phase"] = _PHASES[kind]
+    if kind == et.RUN_STARTED:
+        changes["issue"] = data["issue"]
+    elif kind == et.ANALYSIS_COMPLETED:
+        changes["analysis"] = data
+    elif kind == et.CLARIFICATION_RECEIVED:
+        changes["clarification"] = data["answer"]
+    elif kind == et.PLAN_PROPOSED:
+        changes["plan"] = data["plan"]
+    elif kind == et.APPROVAL_REQUESTED:
+        changes["awaiting_approval"] = data["flow_run_id"]
+    elif kind == et.APPROVAL_PROVIDED:
+        changes |= {"awaiting_approval": None}
+        if data["subject"] == "plan":
+            changes["approved_plan"] = data["plan"]
+    elif kind == et.APPROVAL_REJECTED:
+        changes |= {"awaiting_approval": None, "rejected": data["reason"], "phase": "rejected"}
+    elif kind == et.AGENT_FINISHED:
+        changes["implementation"] = data
+    elif kind == et.BRANCH_PUSHED:
+        changes |= {"branch": data["branch"], "head_sha": data["sha"]}
+    elif kind == et.PR_CREATED:
+        changes["pull_request"] = data
+    elif kind == et.CI_STATUS_CHANGED:
+        changes["ci_state"] = data["state"]
+    elif kind == et.CI_FIX_ATTEMPTED:
+        changes["ci_fixes"] = state.ci_fixes + 1
+    elif kind == et.PR_MERGED:
+        changes["merged_sha"] = data["sha"]
+    elif kind == et.ESCALATION_TRIGGERED:
+        changes["escalated"] = data["reason"]
+    elif kind == et.COMMENT_POSTED:
+        changes["comments"] = state.comments | {data["purpose"]}
+    elif kind == et.AI_RESPONSE_RECEIVED:
+        changes["cost_usd"] = round(state.cost_usd + data["cost_usd"], 8)
+    elif kind in (et.RUN_COMPLETED, et.RUN_FAILED):
+        changes |= {"outcome": data["outcome"], "phase": data["outcome"]}
+    return replace(state, **changes) if changes else state
+
+
+def run_state_projection(run_id: str) -> Projection[RunState]:
+    return Projection(RunState(), _apply, Query.of(tags=[f"run:{run_id}"]))
+
+
+def run_state(store: EventStore, run_id: str, *, until: int | None = None) -> RunState:
+    return run_state_projection(run_id).run(store, until=until).state

@@ -1,0 +1,39 @@
+"""Implementation: the test-first agent in the issue's workspace, then the branch pushed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tamma import event_types
+from tamma.agent.test_first import TestFirstAgent
+from tasks._agent import open_agent
+from tasks._context import RunContext
+from tasks._state import run_state
+from tasks._step import step
+
+__all__ = ["implement_plan"]
+
+
+@step("implement")
+def implement_plan(ctx: RunContext, plan: str) -> dict[str, Any]:
+    """The recorded AGENT.FINISHED outcome; when done, the branch is pushed (once: a run that
+    crashed between finishing and pushing pushes on its next start)."""
+    state = run_state(ctx.store, ctx.run_id)
+    if state.implementation is not None and (state.head_sha or state.implementation["status"] != "done"):
+        return state.implementation
+    issue = ctx.issue()
+    kit = open_agent(ctx, issue)
+    if state.implementation is None:
+        agent = TestFirstAgent(
+            kit.loop,
+            kit.workspace,
+            ctx.recorder,
+            lint_command=kit.lint_command,
+            attempts_per_phase=ctx.settings.agent.attempts_per_phase,
+        )
+        agent.implement(issue, plan=plan)
+    outcome = run_state(ctx.store, ctx.run_id).implementation or {}
+    if outcome.get("status") == "done":
+        kit.workspace.push()
+        ctx.recorder.record(event_types.BRANCH_PUSHED, branch=kit.workspace.branch, sha=kit.workspace.head())
+    return outcome
