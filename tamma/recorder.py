@@ -8,7 +8,6 @@ so every event carries `data["v"]`, the run and issue tags, an `actor` in its me
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from event_store import EventStore, NewEvent
 from tamma.redaction import Redactor
