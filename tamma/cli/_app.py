@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from tamma.cli import db, demo, events, local
+from tamma.cli import db, demo, events, local, run, status
 
 app = typer.Typer(
     name="tamma",
@@ -23,6 +23,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.command("run")(run.run)
+app.command("approve")(run.approve)
+app.command("reject")(run.reject)
+app.command("status")(status.status)
+app.add_typer(status.plan_app, name="plan")
 app.command("events")(events.list_events)
 app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")

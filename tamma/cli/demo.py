@@ -1,17 +1,92 @@
-"""`tamma demo`: the offline walk-through that `make demo` runs."""
+"""`tamma demo`: the whole product on one machine, offline; what `make demo` runs."""
 
 from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from typing import Annotated
+
+import typer
 
 from tamma.cli._options import DatabaseUrl
 
 
-def demo(database_url: DatabaseUrl = None) -> None:
-    """Walk through the event store: an issue's lifecycle, two workers racing to claim an
-    issue (exactly one wins), and the issue's state at an earlier position (time travel).
+def demo(
+    ci_failure: Annotated[
+        bool,
+        typer.Option(
+            "--ci-failure/--no-ci-failure", help="Script a first fix that CI rejects, to show the repair."
+        ),
+    ] = True,
+    tour: Annotated[
+        bool, typer.Option("--tour", help="Instead: a short tour of the event store (claims, time travel).")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Resolve a real bug in a small Python project, end to end, with a scripted model.
 
-    Runs offline on a fresh SQLite store, $TAMMA_HOME/demo/events.db, unless --database-url
-    names an empty store to use instead.
+    Creates a local platform (a bare git remote, an issue tracker, CI that runs the tests) with
+    a project whose `add()` subtracts and an issue about it, then runs the resolve-issue flow:
+    analysis, plan, approval (asked at a terminal, automatic otherwise), tests that fail, the
+    fix, a pull request, CI that fails and is repaired, and the stop at the merge checkpoint.
+    Everything is real but the model's answers. State goes to $TAMMA_HOME/demo (replaced on
+    each run).
     """
+    if tour:
+        _tour(database_url)
+        return
+    from rich.console import Console
+
+    from tamma.cli._prefect import use_prefect
+    from tamma.cli.run import report, run_in_foreground
+    from tamma.config import load_settings
+    from tamma.demo.scenario import agent_settings, build_world
+    from tasks._context import new_run_id
+
+    console = Console(highlight=False)
+    settings = load_settings()
+    where = use_prefect(settings.home)
+    home = settings.home / "demo"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    store_url = database_url or f"sqlite:///{home / 'events.db'}"
+    os.environ |= {"TAMMA_HOME": str(home), "TAMMA_AGENT": json.dumps(agent_settings())}
+    world = build_world(home, ci_failure=ci_failure)
+    interactive = sys.stdin.isatty()
+    console.print(
+        "[bold]Tamma demo[/bold]: a scripted model answers (no network, no API key). "
+        "With a live model: [bold]export ANTHROPIC_API_KEY=...[/bold] and [bold]tamma run ISSUE_REF[/bold]."
+    )
+    console.print(
+        f"project: {world.platform.remote} (local platform 'shop'), issue {world.issue_ref}; {where}"
+    )
+    if not interactive:
+        console.print("not a terminal: the plan is approved automatically (recorded as approved by policy)")
+    run_id = new_run_id()
+    parameters = {
+        "issue_ref": world.issue_ref,
+        "run_id": run_id,
+        "auto_approve": not interactive,
+        "script": str(world.script),
+        "ci_poll_s": 0.5,
+    }
+    result = run_in_foreground(console, store_url, run_id, parameters, interactive=interactive)
+    prefix = f"TAMMA_HOME={home}"
+    branch = result["pull_request"]["head"] if result.get("pull_request") else "main"
+    try:
+        report(console, result)
+    finally:
+        console.print(
+            f"\nlook closer:\n  {prefix} tamma status {run_id}\n  {prefix} tamma plan show {run_id}\n"
+            f"  {prefix} tamma events --run {run_id} --limit 0\n"
+            f"  git -C {world.platform.remote} log --oneline {branch}"
+        )
+
+
+def _tour(database_url: str | None) -> None:
+    """The event store tour: an issue's lifecycle, two workers racing for a claim, time travel."""
     from rich.console import Console
 
     from event_store import EventStore
@@ -20,11 +95,11 @@ def demo(database_url: DatabaseUrl = None) -> None:
     from tamma.errors import TammaError
 
     if database_url is None:
-        demo_db = load_settings().home / "demo" / "events.db"
-        for previous_run in demo_db.parent.glob("events.db*"):
+        tour_db = load_settings().home / "tour" / "events.db"
+        for previous_run in tour_db.parent.glob("events.db*"):
             previous_run.unlink()
-        database_url = f"sqlite:///{demo_db}"
+        database_url = f"sqlite:///{tour_db}"
     with EventStore(database_url) as store:
         if store.head():
-            raise TammaError(f"the demo needs an empty event store; {store.url} holds events")
+            raise TammaError(f"the tour needs an empty event store; {store.url} holds events")
         event_store_tour.present(store, database_url, Console())

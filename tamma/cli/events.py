@@ -26,6 +26,10 @@ def list_events(
             "--tag", help="Only events carrying this tag, e.g. issue:local:demo#1; repeat: all of them."
         ),
     ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run", help="Only the events of this run (r-...): the same as --tag run:ID."),
+    ] = None,
     after: Annotated[int, typer.Option(min=0, help="Only events after this position.")] = 0,
     limit: Annotated[int, typer.Option(min=0, help="Show at most this many events; 0 for no limit.")] = 50,
     as_json: Annotated[
@@ -39,11 +43,14 @@ def list_events(
 
       tamma events --tag issue:local:demo#1
 
+      tamma events --run r-1a2b3c4d --limit 0
+
       tamma events --type ISSUE.CLAIMED --type ISSUE.RELEASED --after 120 --json
     """
     from event_store import Query
 
-    query = Query.of(types=types or (), tags=tags or ()) if types or tags else Query.all()
+    tags = [*(tags or ()), *([f"run:{run_id}"] if run_id else [])]
+    query = Query.of(types=types or (), tags=tags) if types or tags else Query.all()
     with open_store(database_url) as store:
         events = store.read(query, after=after, limit=limit or None)
         if as_json:

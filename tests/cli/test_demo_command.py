@@ -10,19 +10,19 @@ from tests.cli.conftest import RunTamma
 
 def test_demo_records_a_lifecycle_one_claim_winner_and_time_travel(tamma: RunTamma, tmp_path: Path) -> None:
     for _ in range(2):  # a second run starts afresh instead of failing on the first run's events
-        result = tamma("demo")
+        result = tamma("demo", "--tour")
         assert result.returncode == 0, result.stderr
     assert "winners: 1" in result.stdout
     assert "already claimed by" in result.stdout
     assert "at position 4: phase=PLAN.PROPOSED" in result.stdout
-    with EventStore(f"sqlite:///{tmp_path / 'home' / 'demo' / 'events.db'}") as store:
+    with EventStore(f"sqlite:///{tmp_path / 'home' / 'tour' / 'events.db'}") as store:
         claims = list(store.read(Query.of(types=["ISSUE.CLAIMED"], tags=["issue:local:demo#2"])))
         assert len(claims) == 1
         assert len(list(store.read(Query.of(tags=["issue:local:demo#1"])))) == 14
 
 
 def test_demo_refuses_a_store_that_already_holds_events(tamma: RunTamma, store_url: str) -> None:
-    assert tamma("demo", "--database-url", store_url).returncode == 0
-    again = tamma("demo", "--database-url", store_url)
+    assert tamma("demo", "--tour", "--database-url", store_url).returncode == 0
+    again = tamma("demo", "--tour", "--database-url", store_url)
     assert again.returncode == 1
-    assert "needs an empty event store" in again.stderr
+    assert "the tour needs an empty event store" in again.stderr
