@@ -45,6 +45,8 @@ def resolve_issue(
     ci_poll_s: float = 30.0,
     max_ci_fixes: int = 3,
     approval_timeout_s: int = 86_400,
+    clarification_timeout_s: int = 86_400,
+    clarification_poll_s: float = 60.0,
     script: str | None = None,
 ) -> dict[str, Any]:
     """Resolve `issue_ref` (github:owner/repo#12, gitlab:group/project#3, local:name#1).
@@ -59,6 +61,8 @@ def resolve_issue(
         ci_poll_s=ci_poll_s,
         max_ci_fixes=max_ci_fixes,
         approval_timeout_s=approval_timeout_s,
+        clarification_timeout_s=clarification_timeout_s,
+        clarification_poll_s=clarification_poll_s,
         script=script,
     )
     ctx = open_run(issue_ref, options, run_id or new_run_id())

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-from event_store import EventStore, Query
+import pytest
+
+from event_store import Event, EventStore, Query
 from flows.resolve_issue import resolve_issue
 from tamma import event_types as et
-from tamma.demo.scenario import DemoWorld
+from tamma.cli._decisions import answer
+from tamma.demo.scenario import DemoWorld, agent_settings, session
 from tamma.git import git
+from tamma.providers import Response, save_script, scripted_text, scripted_tool_use
 
 
 def events(home: Path, run_id: str) -> list[str]:
@@ -42,3 +50,149 @@ def test_happy_path_with_a_ci_repair_stops_at_the_merge_checkpoint(world: DemoWo
     assert kinds[-1] == et.RUN_COMPLETED
     plan_comments = [c for c in world.platform.get_issue(1).comments if "Tamma's plan" in c.body]
     assert len(plan_comments) == 1
+
+
+RUN = "r-0000test"
+
+
+def scripted(home: Path, responses: list[Response]) -> str:
+    return str(save_script(responses, home / "custom-session.json"))
+
+
+def when_recorded(home: Path, event_type: str, action: Callable[[Event], None]) -> threading.Thread:
+    """Run `action` on a thread as soon as the run records `event_type` (as a person would)."""
+
+    def watch() -> None:
+        with EventStore(f"sqlite:///{home / 'events.db'}") as store:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                found = list(store.read(Query.of(types=[event_type], tags=[f"run:{RUN}"])))
+                if found:
+                    action(found[-1])
+                    return
+                time.sleep(0.1)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_rejected_plan_stops_the_run_and_releases_the_issue(world: DemoWorld, home: Path) -> None:
+    reply = when_recorded(
+        home,
+        et.APPROVAL_REQUESTED,
+        lambda e: answer(e.data["flow_run_id"], {"decision": "reject", "reason": "too risky"}),
+    )
+    result = resolve_issue(world.issue_ref, run_id=RUN, script=str(world.script), approval_timeout_s=120)
+    reply.join()
+    assert result["outcome"] == "rejected"
+    assert result["pull_request"] is None
+    kinds = events(home, RUN)
+    assert et.APPROVAL_REJECTED in kinds
+    assert et.ISSUE_RELEASED in kinds
+    assert et.AGENT_PHASE_STARTED not in kinds
+
+
+def test_an_edited_plan_is_the_one_implemented(world: DemoWorld, home: Path) -> None:
+    edited = "Fix add() so that it returns a + b. Also keep total() as it is."
+    reply = when_recorded(
+        home,
+        et.APPROVAL_REQUESTED,
+        lambda e: answer(e.data["flow_run_id"], {"decision": "edit", "plan": edited}),
+    )
+    result = resolve_issue(world.issue_ref, run_id=RUN, script=str(world.script), ci_poll_s=0.1)
+    reply.join()
+    assert result["outcome"] == "awaiting-merge"
+    with EventStore(f"sqlite:///{home / 'events.db'}") as store:
+        approval = next(store.read(Query.of(types=[et.APPROVAL_PROVIDED])))
+        assert approval.data["edited"]
+        assert approval.metadata["actor"] == "user"
+        first_agent_request = list(store.read(Query.of(types=[et.AI_REQUEST_STARTED], tags=[f"run:{RUN}"])))[
+            2
+        ]
+    assert edited in json.dumps(first_agent_request.data["request"]["messages"][0])
+    pull = world.platform.find_pull_request(result["pull_request"]["head"])
+    assert pull is not None
+    assert edited in pull.body
+
+
+def test_an_ambiguous_issue_gets_questions_and_the_answer_reaches_the_plan(
+    world: DemoWorld, home: Path
+) -> None:
+    responses = session(ci_failure=False, ambiguity=85)
+    analysis = json.loads(responses[0].text) | {
+        "questions": ["Which currency?", "Are refunds negative amounts?"]
+    }
+    responses[0] = scripted_text(json.dumps(analysis))
+    reply = when_recorded(
+        home,
+        et.CLARIFICATION_REQUESTED,
+        lambda e: world.platform.add_comment(1, "Euros; refunds are negative."),
+    )
+    result = resolve_issue(
+        world.issue_ref,
+        run_id=RUN,
+        auto_approve=True,
+        script=scripted(home, responses),
+        clarification_poll_s=0.1,
+        ci_poll_s=0.1,
+    )
+    reply.join()
+    assert result["outcome"] == "awaiting-merge"
+    questions = [c for c in world.platform.get_issue(1).comments if "Which currency?" in c.body]
+    assert len(questions) == 1
+    with EventStore(f"sqlite:///{home / 'events.db'}") as store:
+        received = next(store.read(Query.of(types=[et.CLARIFICATION_RECEIVED])))
+        plan_request = list(store.read(Query.of(types=[et.AI_REQUEST_STARTED], tags=[f"run:{RUN}"])))[1]
+    assert received.data["answer"] == "Euros; refunds are negative."
+    assert "Euros; refunds are negative." in json.dumps(plan_request.data["request"])
+
+
+def test_three_failed_ci_repairs_escalate_to_a_human(world: DemoWorld, home: Path) -> None:
+    responses = session(ci_failure=True)[:-4]  # the first fix passes locally but not in CI
+    for attempt in range(1, 4):
+        responses += [
+            scripted_tool_use(
+                "write_file", {"path": "NOTES.md", "content": f"attempt {attempt}\n"}, tool_id=f"w{attempt}"
+            ),
+            scripted_tool_use("finish", {"summary": f"attempt {attempt}"}, tool_id=f"f{attempt}"),
+        ]
+    result = resolve_issue(
+        world.issue_ref, run_id=RUN, auto_approve=True, script=scripted(home, responses), ci_poll_s=0.1
+    )
+    assert result["outcome"] == "escalated"
+    assert "3 repair attempts" in result["escalated"]
+    issue = world.platform.get_issue(1)
+    assert "needs-human-review" in issue.labels
+    assert sum("needs a human" in c.body for c in issue.comments) == 1
+    kinds = events(home, RUN)
+    assert kinds.count(et.CI_FIX_ATTEMPTED) == 3
+    assert kinds.count(et.ESCALATION_TRIGGERED) == 1
+
+
+def test_the_budget_stops_the_agent_and_escalates(
+    world: DemoWorld, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAMMA_AGENT", json.dumps(agent_settings() | {"budget": {"max_turns": 5}}))
+    result = resolve_issue(
+        world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script), ci_poll_s=0.1
+    )
+    assert result["outcome"] == "escalated"
+    assert "budget" in result["escalated"]
+    kinds = events(home, RUN)
+    assert kinds.count(et.BUDGET_EXCEEDED) == 1
+    assert et.PR_CREATED not in kinds
+    assert "needs-human-review" in world.platform.get_issue(1).labels
+
+
+def test_a_second_run_finds_the_issue_claimed(world: DemoWorld, home: Path) -> None:
+    first = resolve_issue(
+        world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script), ci_poll_s=0.1
+    )
+    assert first["outcome"] == "awaiting-merge"
+    second = resolve_issue(world.issue_ref, auto_approve=True, script=str(world.script))
+    assert second["outcome"] == "already-claimed"
+    assert second["holder"] == RUN
+    again = resolve_issue(world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script))
+    assert again["outcome"] == "awaiting-merge"  # the holder continuing finds nothing left to do
+    assert events(home, RUN).count(et.PR_CREATED) == 1
