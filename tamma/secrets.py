@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Literal
 
 __all__ = ["KEYCHAIN_SERVICE", "lookup_secret", "where_to_put"]
 
 KEYCHAIN_SERVICE = "tamma"
 
 
-def lookup_secret(env_vars: Sequence[str], keychain_user: str) -> str | None:
-    """The first non-empty variable of `env_vars`, else keychain entry (tamma, user), else None."""
+def lookup_secret(
+    env_vars: Sequence[str], keychain_user: str, *, block: Literal["platform", "provider"] | None = None
+) -> str | None:
+    """The first non-empty variable of `env_vars`, else the keychain entry (tamma, user), else,
+    when a Prefect server is configured, the `tamma-<user>` block of kind `block`; else None."""
     for name in env_vars:
         if value := os.environ.get(name):
             return value
@@ -23,12 +27,21 @@ def lookup_secret(env_vars: Sequence[str], keychain_user: str) -> str | None:
     from keyring.errors import KeyringError
 
     try:
-        return keyring.get_password(KEYCHAIN_SERVICE, keychain_user)
+        if found := keyring.get_password(KEYCHAIN_SERVICE, keychain_user):
+            return found
     except KeyringError:
-        return None  # no keychain on this machine (headless servers, CI)
+        pass  # no keychain on this machine (headless servers, CI)
+    if block is None or not os.environ.get("PREFECT_API_URL"):
+        return None
+    from blocks import secret_from_blocks  # imports Prefect: only when the cheaper sources are empty
+
+    return secret_from_blocks(block, keychain_user)
 
 
 def where_to_put(env_vars: Sequence[str], keychain_user: str) -> str:
     """The hint a missing-secret error gives: which variable to set or keychain entry to store."""
     variables = " or ".join(env_vars)
-    return f"set {variables} or store it with `keyring set {KEYCHAIN_SERVICE} {keychain_user}`"
+    return (
+        f"set {variables}, store it with `keyring set {KEYCHAIN_SERVICE} {keychain_user}`, "
+        f"or save it as the Prefect block tamma-{keychain_user}"
+    )

@@ -43,7 +43,7 @@ class ForgeSettings(BaseModel):
         return values
 
     def token(self) -> str | None:
-        return lookup_secret(self.token_env, self.keychain_user)
+        return lookup_secret(self.token_env, self.keychain_user, block="platform")
 
     def token_hint(self) -> str:
         return where_to_put(self.token_env, self.keychain_user)

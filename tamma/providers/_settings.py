@@ -69,4 +69,6 @@ class BreakerConfig(BaseModel):
 
 def api_key_for(settings: ProviderSettings) -> str | None:
     """The provider's key from its environment variable, else the OS keychain, else None."""
-    return lookup_secret([settings.key_env] if settings.key_env else [], settings.display_name)
+    return lookup_secret(
+        [settings.key_env] if settings.key_env else [], settings.display_name, block="provider"
+    )

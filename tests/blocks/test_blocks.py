@@ -254,3 +254,16 @@ def test_a_server_that_refuses_is_a_config_error() -> None:
 )
 def test_document_names_follow_the_keychain_user(name: str, document_name: str) -> None:
     assert document_name_for(name) == document_name
+
+
+def test_a_platform_token_comes_from_its_block_when_env_and_keychain_have_none(
+    project: object, keychain: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "ghp_" + "B10ck" * 8
+    TammaPlatformBlock(kind="github", token=SecretStr(token)).save(
+        document_name_for("github"), overwrite=True
+    )
+    assert GitHubSettings().token() is None  # no server named in the environment: not asked
+    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
+    assert GitHubSettings().token() == token
+    assert "Prefect block tamma-github" in GitHubSettings().token_hint()

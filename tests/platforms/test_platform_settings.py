@@ -45,7 +45,7 @@ def test_gitlab_token_from_the_keychain(
 
 def test_missing_token_says_where_to_put_it(project: Path, keychain: MemoryKeyring) -> None:
     with pytest.raises(
-        ConfigError, match="set GITHUB_TOKEN or GH_TOKEN or store it with `keyring set tamma github`"
+        ConfigError, match="set GITHUB_TOKEN or GH_TOKEN, store it with `keyring set tamma github`"
     ):
         open_platform("github", "octo/demo", load_settings())
     with pytest.raises(ConfigError, match="GITLAB_TOKEN"):
