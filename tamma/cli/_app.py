@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from tamma.cli import db, demo, events, local, run, status
+from tamma.cli import config_cmd, db, demo, events, local, orchestrate, run, status
 
 app = typer.Typer(
     name="tamma",
@@ -28,8 +28,13 @@ app.command("approve")(run.approve)
 app.command("reject")(run.reject)
 app.command("status")(status.status)
 app.add_typer(status.plan_app, name="plan")
+app.command("sweep")(orchestrate.sweep)
 app.command("events")(events.list_events)
 app.command("demo")(demo.demo)
+app.command("serve")(orchestrate.serve)
+app.command("worker")(orchestrate.worker)
+app.command("deploy")(orchestrate.deploy)
+app.add_typer(config_cmd.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(local.app, name="local")
 

@@ -1,0 +1,128 @@
+"""`tamma serve`, `tamma worker`, `tamma deploy`, `tamma sweep`: Tamma on Prefect's machinery.
+
+The first three run Prefect's own commands with Tamma's defaults (the `tamma` process work
+pool, this checkout's prefect.yaml, the UI pointed at its own API), so nobody needs to know
+the Prefect incantations to run Tamma on a server and workers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tamma.cli._options import DatabaseUrl
+from tamma.errors import TammaError
+
+WORK_POOL = "tamma"
+
+
+def _prefect(*args: str, env: dict[str, str] | None = None, check: bool = True) -> int:
+    """Run Prefect's CLI (from this environment) in the foreground; its exit code."""
+    executable = shutil.which("prefect", path=str(Path(sys.executable).parent)) or shutil.which("prefect")
+    if executable is None:
+        raise TammaError("the prefect command is not installed in this environment")
+    result = subprocess.run([executable, *args], env={**os.environ, **(env or {})}, check=False)
+    if check and result.returncode != 0:
+        raise TammaError(f"prefect {' '.join(args[:2])} failed (exit code {result.returncode})")
+    return result.returncode
+
+
+def checkout() -> Path:
+    """The directory holding prefect.yaml, flows/ and tasks/ (this installed checkout)."""
+    import flows
+
+    root = Path(flows.__file__).resolve().parent.parent
+    if not (root / "prefect.yaml").exists():
+        raise TammaError(f"no prefect.yaml in {root}: deploy from a checkout of Tamma (pip install -e .)")
+    return root
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0 for other machines).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the UI and API.")] = 4200,
+) -> None:
+    """Start a Prefect server with its UI: watch runs and approve plans in the browser."""
+    from tamma.cli._prefect import use_prefect
+    from tamma.config import load_settings
+
+    use_prefect(load_settings().home)
+    shown = "127.0.0.1" if host == "0.0.0.0" else host
+    typer.echo(f"Prefect UI at http://{shown}:{port}; workers use PREFECT_API_URL=http://{shown}:{port}/api")
+    _prefect(
+        "server",
+        "start",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        env={"PREFECT_UI_API_URL": f"http://{shown}:{port}/api"},
+    )
+
+
+def worker(
+    pool: Annotated[str, typer.Option(help="The work pool to take runs from.")] = WORK_POOL,
+    run_once: Annotated[
+        bool, typer.Option("--run-once", help="Take the runs scheduled now, then exit.")
+    ] = False,
+) -> None:
+    """Run flows from the work pool on this machine (needs PREFECT_API_URL)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        raise TammaError("set PREFECT_API_URL to the Prefect server's API (e.g. http://prefect:4200/api)")
+    _prefect("worker", "start", "--pool", pool, "--type", "process", *(["--run-once"] if run_once else []))
+
+
+def deploy(
+    pool: Annotated[
+        str, typer.Option(help="The process work pool to create (if missing) and deploy to.")
+    ] = WORK_POOL,
+) -> None:
+    """Deploy prefect.yaml (resolve-issue, backlog-sweep) to the Prefect server."""
+    if not os.environ.get("PREFECT_API_URL"):
+        raise TammaError("set PREFECT_API_URL to the Prefect server's API (e.g. http://prefect:4200/api)")
+    root = checkout()
+    _prefect("work-pool", "create", pool, "--type", "process", check=False)  # exists already: fine
+    os.chdir(root)
+    env = {"TAMMA_CHECKOUT": str(root), "TAMMA_SWEEP_REPO": os.environ.get("TAMMA_SWEEP_REPO", "local:demo")}
+    _prefect("--no-prompt", "deploy", "--all", env=env)
+
+
+def sweep(
+    repo: Annotated[str, typer.Argument(help="github:owner/repo, gitlab:group/project or local:name.")],
+    label: Annotated[str, typer.Option(help="Only issues with this label.")] = "tamma",
+    limit: Annotated[int, typer.Option(min=1, help="At most this many issues.")] = 10,
+    concurrency: Annotated[int, typer.Option(min=1, help="Runs at once.")] = 2,
+    cooldown_s: Annotated[
+        float, typer.Option("--cooldown", min=0, help="Seconds between starting runs.")
+    ] = 5.0,
+    script: Annotated[Path | None, typer.Option("--script", help="A saved scripted model session.")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Resolve the open, unclaimed issues of REPO labelled LABEL (plans approved by policy)."""
+    from tamma.cli._prefect import use_prefect
+    from tamma.config import load_settings
+
+    settings = load_settings(database_url=database_url)
+    use_prefect(settings.home)
+    os.environ["TAMMA_DATABASE_URL"] = settings.event_store_url
+    from flows.backlog_sweep import backlog_sweep
+
+    results = backlog_sweep(
+        repo,
+        label=label,
+        limit=limit,
+        concurrency=concurrency,
+        cooldown_s=cooldown_s,
+        script=str(script.resolve()) if script else None,
+    )
+    for result in results:
+        typer.echo(f"{result['issue']}: {result['outcome']} (run {result['run_id']})")
+    if not results:
+        typer.echo(f"nothing to do: no open, unclaimed issue labelled {label!r} in {repo}")
