@@ -31,7 +31,7 @@ def tamma(tmp_path: Path) -> RunTamma:
             text=True,
             env=environment,
             cwd=cwd or tmp_path,
-            timeout=120,
+            timeout=300,
         )
 
     return run

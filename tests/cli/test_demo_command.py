@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from event_store import EventStore, Query
+from tamma.git import git
 from tests.cli.conftest import RunTamma
 
 
@@ -26,3 +27,20 @@ def test_demo_refuses_a_store_that_already_holds_events(tamma: RunTamma, store_u
     again = tamma("demo", "--tour", "--database-url", store_url)
     assert again.returncode == 1
     assert "the tour needs an empty event store" in again.stderr
+
+
+def test_demo_resolves_the_bug_end_to_end_offline(tamma: RunTamma, tmp_path: Path) -> None:
+    result = tamma("demo")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "scripted model" in out
+    assert "ANTHROPIC_API_KEY" in out
+    assert "approved automatically" in out  # not a terminal here
+    for step in ("tests FAIL", "tests pass", "pull request #1", "CI failure", "CI repair attempt 1", "CI success"):
+        assert step in out, step
+    assert "awaiting-merge" in out
+    remote = tmp_path / "home" / "demo" / "local" / "shop" / "remote.git"
+    branches = git("for-each-ref", "--format=%(refname:short)", "refs/heads", cwd=remote).stdout.split()
+    assert branches == ["main", "tamma/issue-1-invoice-totals-are-wrong-add-subtracts"]
+    fixed = git("show", f"{branches[1]}:calc.py", cwd=remote).stdout
+    assert "return a + b" in fixed
