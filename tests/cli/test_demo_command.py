@@ -36,7 +36,14 @@ def test_demo_resolves_the_bug_end_to_end_offline(tamma: RunTamma, tmp_path: Pat
     assert "scripted model" in out
     assert "ANTHROPIC_API_KEY" in out
     assert "approved automatically" in out  # not a terminal here
-    for step in ("tests FAIL", "tests pass", "pull request #1", "CI failure", "CI repair attempt 1", "CI success"):
+    for step in (
+        "tests FAIL",
+        "tests pass",
+        "pull request #1",
+        "CI failure",
+        "CI repair attempt 1",
+        "CI success",
+    ):
         assert step in out, step
     assert "awaiting-merge" in out
     remote = tmp_path / "home" / "demo" / "local" / "shop" / "remote.git"
