@@ -1,0 +1,84 @@
+"""A run killed with SIGKILL and started again with its run id: one PR, one plan comment.
+
+The run is a real `tamma run` process; the test kills it the moment the event store shows it
+reached a step (right after the pull request is opened, or right before), as a lost machine
+would, then starts it again with the same run id.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from event_store import EventStore, Query
+from tamma import event_types as et
+from tamma.demo.scenario import DemoWorld
+from tests.flows.test_cli_run import TAMMA, environment
+
+RUN = "r-c4a5h001"
+
+
+def run_command(world: DemoWorld) -> list[str]:
+    return [
+        str(TAMMA),
+        "run",
+        world.issue_ref,
+        "--run-id",
+        RUN,
+        "--auto-approve",
+        "--script",
+        str(world.script),
+        "--ci-poll",
+        "0.2",
+    ]
+
+
+def kill_when_recorded(world: DemoWorld, home: Path, event_type: str) -> None:
+    process = subprocess.Popen(
+        run_command(world), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment(home)
+    )
+    try:
+        with EventStore(f"sqlite:///{home / 'events.db'}") as store:
+            deadline = time.monotonic() + 120
+            while not list(store.read(Query.of(types=[event_type], tags=[f"run:{RUN}"]))):
+                assert process.poll() is None, f"the run ended before {event_type}"
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("kill_at", [et.BRANCH_PUSHED, et.PR_CREATED])
+def test_a_killed_run_continues_without_repeating_side_effects(
+    world: DemoWorld, home: Path, kill_at: str
+) -> None:
+    kill_when_recorded(world, home, kill_at)
+    again = subprocess.run(
+        run_command(world), capture_output=True, text=True, env=environment(home), timeout=300
+    )
+    assert again.returncode == 0, again.stderr
+    assert "awaiting-merge" in again.stdout
+    issue = world.platform.get_issue(1)
+    assert sum("Tamma's plan" in c.body for c in issue.comments) == 1
+    assert (
+        world.platform.find_pull_request("tamma/issue-1-invoice-totals-are-wrong-add-subtracts") is not None
+    )
+    with EventStore(f"sqlite:///{home / 'events.db'}") as store:
+        kinds = [e.type for e in store.read(Query.of(tags=[f"run:{RUN}"]))]
+    for once in (
+        et.ISSUE_CLAIMED,
+        et.PLAN_PROPOSED,
+        et.APPROVAL_PROVIDED,
+        et.AGENT_FINISHED,
+        et.PR_CREATED,
+        et.RUN_COMPLETED,
+    ):
+        assert kinds.count(once) == 1, once
+    with sqlite3.connect(world.platform.remote.parent / "tracker.db") as db:
+        assert db.execute("SELECT count(*) FROM pulls").fetchone()[0] == 1
