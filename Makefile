@@ -28,6 +28,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/event_store.py --markdown docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/cli_startup.py --markdown docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/providers.py --markdown docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/orchestration.py --markdown docs/BENCHMARKS.md
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

@@ -9,7 +9,7 @@ from types import TracebackType
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from event_store import _engines, _postgres, _schema, _sql, _sqlite
+from event_store import _engines, _schema, _sql, _sqlite
 from event_store._errors import DuplicateEventId, EventStoreUnavailable, InvalidEvent
 from event_store._model import AppendCondition, Event, NewEvent, Query, check_position
 from event_store._tables import READ_COLUMNS, event_from_row
@@ -37,8 +37,12 @@ class EventStore:
         with self._translate_errors():
             self._engine = _engines.create(self._url)
             _schema.ensure_schema(self._engine)
-        is_postgres = self._url.get_backend_name() == "postgresql"
-        self._append = _postgres.append if is_postgres else _sqlite.append
+        if self._url.get_backend_name() == "postgresql":
+            from event_store import _postgres  # psycopg: ~130 ms that a SQLite store never needs
+
+            self._append = _postgres.append
+        else:
+            self._append = _sqlite.append
 
     @property
     def url(self) -> str:

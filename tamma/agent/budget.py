@@ -15,8 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
-
+from tamma.agent.settings import Budget
 from tamma.errors import TammaError
 from tamma.providers import PriceTable, Request, Response
 
@@ -24,17 +23,6 @@ __all__ = ["Budget", "BudgetExceeded", "BudgetGuard", "Spend"]
 
 CHARACTERS_PER_TOKEN = 3
 """Fewer characters per token than English text averages (about 4): the estimate errs high."""
-
-
-class Budget(BaseModel):
-    """Limits for one issue's agent session (all phases together)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_turns: int = 60
-    max_tokens: int = 2_000_000
-    max_cost_usd: float = 5.0
-    max_wall_s: float = 3600.0
 
 
 class BudgetExceeded(TammaError):

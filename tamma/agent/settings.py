@@ -16,9 +16,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tamma.agent.budget import Budget
+__all__ = ["AgentSettings", "AuthorSettings", "Budget"]
 
-__all__ = ["AgentSettings", "AuthorSettings"]
+
+class Budget(BaseModel):
+    """Limits for one issue's agent session (all phases together)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_turns: int = 60
+    max_tokens: int = 2_000_000
+    max_cost_usd: float = 5.0
+    max_wall_s: float = 3600.0
 
 
 class AuthorSettings(BaseModel):
