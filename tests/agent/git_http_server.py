@@ -15,7 +15,7 @@ import base64
 import os
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,11 +26,17 @@ __all__ = ["git_http_server"]
 
 @contextmanager
 def git_http_server(
-    root: Path, *, username: str, password: str, offered: list[str] | None = None
+    root: Path,
+    *,
+    username: str,
+    password: str,
+    offered: list[str] | None = None,
+    on_push: Callable[[str], None] | None = None,
 ) -> Iterator[str]:
     """Serve the bare repositories under `root` until the block ends; yields the base URL.
-    `offered` collects every "user:password" a client sent, right or wrong."""
-    server = _GitHTTPServer(root, username, password, offered if offered is not None else [])
+    `offered` collects every "user:password" a client sent, right or wrong; `on_push(name)` runs
+    after each push into repository `name` (as a forge's webhooks and CI would)."""
+    server = _GitHTTPServer(root, username, password, offered if offered is not None else [], on_push)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -42,12 +48,20 @@ def git_http_server(
 
 
 class _GitHTTPServer(ThreadingHTTPServer):
-    def __init__(self, root: Path, username: str, password: str, offered: list[str]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        username: str,
+        password: str,
+        offered: list[str],
+        on_push: Callable[[str], None] | None,
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _GitHandler)
         self.root = root
         self.username = username
         self.password = password
         self.offered = offered
+        self.on_push = on_push
 
 
 class _GitHandler(BaseHTTPRequestHandler):
@@ -97,6 +111,8 @@ class _GitHandler(BaseHTTPRequestHandler):
         if not cgi.stdout:
             self.send_error(500, "git http-backend gave no reply", cgi.stderr.decode(errors="replace"))
             return
+        if path.endswith("/git-receive-pack") and self.server.on_push is not None:
+            self.server.on_push(unquote(path).strip("/").split("/")[0])  # before the pusher hears back
         self._relay(cgi.stdout)
 
     def _authenticated_user(self) -> str | None:

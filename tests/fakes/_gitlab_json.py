@@ -59,7 +59,7 @@ def project(base: str, record: Project) -> Json:
         "visibility": "private",
         "archived": False,
         "web_url": web_url,
-        "http_url_to_repo": f"{web_url}.git",
+        "http_url_to_repo": record.clone_url or f"{web_url}.git",
         "ssh_url_to_repo": f"git@{host}:{record.path_with_namespace}.git",
         "namespace": {
             "id": record.id + 1_000_000,

@@ -178,6 +178,8 @@ class Project:
     merge_requests: dict[int, MergeRequest] = field(default_factory=dict)
     pipelines: dict[int, Pipeline] = field(default_factory=dict)
     statuses: list[CommitStatus] = field(default_factory=list)
+    clone_url: str | None = None
+    """Where `http_url_to_repo` points: a real git server in tests that clone and push."""
     only_allow_merge_if_pipeline_succeeds: bool = False
 
     @property
@@ -262,11 +264,15 @@ class GitLabState:
         seed = f"{project.id}:{branch}:{len(project.commits)}:{title}:{parent}"
         sha = hashlib.sha1(seed.encode()).hexdigest()
         project.commits[sha] = Commit(sha, title, [parent] if parent else [], now())
+        self.move_branch(project, branch, sha)
+        return sha
+
+    def move_branch(self, project: Project, branch: str, sha: str) -> None:
+        """Point `branch` at `sha`; open merge requests from it follow."""
         project.branches[branch] = sha
         for merge_request in project.merge_requests.values():
             if merge_request.state == "opened" and merge_request.source_branch == branch:
                 merge_request.sha = sha
-        return sha
 
     def label(self, project: Project, name: str, color: str = "#428BCA", description: str = "") -> Label:
         """The project's label `name`, created when missing (GitLab creates labels issues name)."""

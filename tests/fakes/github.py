@@ -43,7 +43,16 @@ from tests.fakes import _github_api_git  # noqa: F401  (registers the code-side 
 from tests.fakes._github_api import Call, match
 from tests.fakes._github_json import Wire
 from tests.fakes._github_limits import HOURLY_LIMIT, Quota, RateLimits, request_id
-from tests.fakes._github_records import CHECK_STATUSES, MERGE_METHODS, ApiError, Issue, Repo, not_found, now
+from tests.fakes._github_records import (
+    CHECK_STATUSES,
+    MERGE_METHODS,
+    ApiError,
+    Commit,
+    Issue,
+    Repo,
+    not_found,
+    now,
+)
 from tests.fakes._github_state import GitHubState
 from tests.fakes._server import FakeServer, JsonReply, RecordedRequest, ScriptEntry, TextReply, WireReply
 
@@ -141,6 +150,17 @@ class FakeGitHub(FakeServer):
         with self._lock:
             repo = self.state.repo(full_name)
             return self.state.push(repo, branch, message, author or self.default_login)
+
+    def adopt_git_refs(self, full_name: str, refs: dict[str, tuple[str, tuple[str, ...], str]]) -> None:
+        """Make branches point where a real git repository has them: `refs` maps branch names to
+        (sha, parent shas, message), as a forge records a `git push` to it."""
+        with self._lock:
+            repo = self.state.repo(full_name)
+            for branch, (sha, parents, message) in refs.items():
+                if sha not in repo.commits:
+                    repo.commits[sha] = Commit(sha, message, parents, self.default_login, now())
+                if repo.branch(branch) != sha:
+                    self.state.move_ref(repo, f"refs/heads/{branch}", sha)
 
     def create_label(
         self, full_name: str, name: str, *, color: str = "ededed", description: str | None = None

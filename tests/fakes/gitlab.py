@@ -40,6 +40,7 @@ from urllib.parse import parse_qsl, urlencode
 from tests.fakes import _gitlab_api, _gitlab_api_repo
 from tests.fakes._gitlab_api import ApiError, Call, Created, Listing, Text
 from tests.fakes._gitlab_state import (
+    Commit,
     GitLabState,
     Issue,
     Job,
@@ -48,6 +49,7 @@ from tests.fakes._gitlab_state import (
     Pipeline,
     Project,
     User,
+    now,
     set_job_status,
 )
 from tests.fakes._server import FakeServer, JsonReply, RecordedRequest, ScriptEntry, TextReply, WireReply
@@ -120,13 +122,30 @@ class FakeGitLab(FakeServer):
             return self.state.add_user(username, name)
 
     def add_project(
-        self, path: str, *, default_branch: str = "main", only_allow_merge_if_pipeline_succeeds: bool = False
+        self,
+        path: str,
+        *,
+        default_branch: str = "main",
+        only_allow_merge_if_pipeline_succeeds: bool = False,
+        clone_url: str | None = None,
     ) -> Project:
-        """A project at `group/sub/project` with one commit on its default branch."""
+        """A project at `group/sub/project` with one commit on its default branch; `clone_url`
+        makes `http_url_to_repo` point at a real git server."""
         with self._lock:
             project = self.state.add_project(path, default_branch=default_branch)
             project.only_allow_merge_if_pipeline_succeeds = only_allow_merge_if_pipeline_succeeds
+            project.clone_url = clone_url
             return project
+
+    def adopt_git_refs(self, project: ProjectRef, refs: dict[str, tuple[str, tuple[str, ...], str]]) -> None:
+        """Make branches point where a real git repository has them: `refs` maps branch names to
+        (sha, parent shas, title), as GitLab records a `git push` to it."""
+        with self._lock:
+            owner = self._project(project)
+            for branch, (sha, parents, title) in refs.items():
+                owner.commits.setdefault(sha, Commit(sha, title, list(parents), now()))
+                if owner.branches.get(branch) != sha:
+                    self.state.move_branch(owner, branch, sha)
 
     def project(self, ref: ProjectRef) -> Project:
         """A project by record, id or path; KeyError when there is none."""
