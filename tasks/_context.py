@@ -20,10 +20,11 @@ from tamma import event_types
 from tamma.config import Settings, load_settings
 from tamma.platforms import GitPlatform, Issue, IssueRef, platform_for
 from tamma.providers import Provider, RecordingProvider, ScriptedProvider, build_provider
+from tamma.providers._settings import api_key_for
 from tamma.recorder import Recorder
 from tamma.redaction import Redactor
 
-__all__ = ["MergePolicy", "RunContext", "RunOptions", "new_run_id", "open_run"]
+__all__ = ["MergePolicy", "RunContext", "RunOptions", "configured_secrets", "new_run_id", "open_run"]
 
 MergePolicy = Literal["stop", "approve", "auto"]
 
@@ -85,7 +86,7 @@ def open_run(
     run_id = run_id or new_run_id()
     store = EventStore(settings.event_store_url)
     try:
-        redactor = Redactor()
+        redactor = Redactor(configured_secrets(settings))
         recorder = Recorder(store, [f"run:{run_id}", ref.tag], redactor=redactor)
         platform = platform_for(ref, settings)
         provider = RecordingProvider(
@@ -95,6 +96,14 @@ def open_run(
         store.close()
         raise
     return RunContext(run_id, ref, options, settings, store, recorder, platform, provider)
+
+
+def configured_secrets(settings: Settings) -> list[str]:
+    """The exact values of the secrets this configuration uses: masked in every event even when
+    they have no recognisable shape (a self-hosted GitLab's token, a local model's key)."""
+    keys = [api_key_for(provider) for provider in settings.providers]
+    tokens = [settings.platforms.github.token(), settings.platforms.gitlab.token()]
+    return [secret for secret in (*keys, *tokens) if secret]
 
 
 def _model(options: RunOptions, settings: Settings, store: EventStore, run_id: str) -> Provider:

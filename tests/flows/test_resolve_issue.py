@@ -196,3 +196,19 @@ def test_a_second_run_finds_the_issue_claimed(world: DemoWorld, home: Path) -> N
     again = resolve_issue(world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script))
     assert again["outcome"] == "awaiting-merge"  # the holder continuing finds nothing left to do
     assert events(home, RUN).count(et.PR_CREATED) == 1
+
+
+def test_configured_secrets_are_masked_whatever_their_shape(
+    world: DemoWorld, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "corp-internal-token-7f3a9c21"  # no known token pattern: only its exact value can catch it
+    monkeypatch.setenv("GITLAB_TOKEN", secret)
+    world.platform.add_comment(1, f"the deploy token is {secret}, please do not leak it")
+    result = resolve_issue(
+        world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script), ci_poll_s=0.1
+    )
+    assert result["outcome"] == "awaiting-merge"
+    with EventStore(f"sqlite:///{home / 'events.db'}") as store:
+        recorded = [json.dumps(e.data) for e in store.read(Query.of(tags=[f"run:{RUN}"]))]
+    assert any("[REDACTED]" in data for data in recorded)
+    assert not any(secret in data for data in recorded)
