@@ -17,8 +17,8 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from flows._approval import decide
+from tamma.audit.run_state import run_state
 from tasks._context import MergePolicy, RunContext, RunOptions, new_run_id, open_run
-from tasks._state import run_state
 from tasks.analyze import analyze_issue, wait_for_clarification
 from tasks.ci import fix_ci, watch_ci
 from tasks.claim import AlreadyClaimed, claim_issue, release_claim

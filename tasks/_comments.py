@@ -8,9 +8,9 @@ there?", which covers a crash between posting and recording); only if both say n
 from __future__ import annotations
 
 from tamma import event_types
+from tamma.audit.run_state import run_state
 from tamma.platforms import Comment, marker
 from tasks._context import RunContext
-from tasks._state import run_state
 
 __all__ = ["post_once"]
 

@@ -7,6 +7,8 @@ Steps take the run's context (objects, not data), so Prefect's input caching is 
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,6 +17,7 @@ from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import State, TaskRun
 
 from event_store import EventStoreUnavailable
+from tamma import event_types
 from tamma.errors import PlatformError, PlatformRateLimited, ProviderError
 
 __all__ = ["is_transient", "step"]
@@ -37,15 +40,39 @@ def _retry_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any])
 
 
 def step(name: str) -> Callable[[F], F]:
-    """`@step("plan")`: a task named `name`, with retries for transient errors only."""
+    """`@step("plan")`: a task named `name`, with retries for transient errors only, whose every
+    attempt is bracketed by STEP.STARTED and STEP.FINISHED events (the run's timeline)."""
 
     def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def recorded(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+            ctx.recorder.record(event_types.STEP_STARTED, step=name)
+            started = time.perf_counter()
+            try:
+                result = function(ctx, *args, **kwargs)
+            except BaseException as error:
+                ctx.recorder.record(
+                    event_types.STEP_FINISHED,
+                    step=name,
+                    ok=False,
+                    error=type(error).__name__,
+                    duration_s=round(time.perf_counter() - started, 4),
+                )
+                raise
+            ctx.recorder.record(
+                event_types.STEP_FINISHED,
+                step=name,
+                ok=True,
+                duration_s=round(time.perf_counter() - started, 4),
+            )
+            return result
+
         return task(  # type: ignore[return-value]
             name=name,
             retries=len(RETRY_DELAYS_S),
             retry_delay_seconds=RETRY_DELAYS_S,
             retry_condition_fn=_retry_transient,
             cache_policy=NONE,
-        )(function)
+        )(recorded)
 
     return decorate

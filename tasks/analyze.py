@@ -13,11 +13,11 @@ from typing import Any
 
 from tamma import event_types
 from tamma.agent.prompts import UNTRUSTED_ISSUE_RULE, quoted_issue
+from tamma.audit.run_state import run_state
 from tamma.platforms import marker
 from tasks._comments import post_once
 from tasks._context import RunContext
 from tasks._model import ask_model, json_answer
-from tasks._state import run_state
 from tasks._step import step
 
 __all__ = ["ANALYSIS_SYSTEM", "analyze_issue", "wait_for_clarification"]

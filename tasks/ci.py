@@ -15,12 +15,12 @@ from typing import Any
 from tamma import event_types
 from tamma.agent.loop import record_command
 from tamma.agent.prompts import UNTRUSTED_ISSUE_RULE, quoted_issue
+from tamma.audit.run_state import run_state
 from tamma.errors import NotFound, PlatformRateLimited
 from tamma.platforms import CIStatus
 from tamma.providers import Message
 from tasks._agent import open_agent
 from tasks._context import RunContext
-from tasks._state import run_state
 from tasks._step import step
 
 __all__ = ["fix_ci", "watch_ci"]

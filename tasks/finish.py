@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from tamma import event_types
+from tamma.audit.run_state import run_state
 from tamma.platforms import MergeMethod
 from tasks._comments import post_once
 from tasks._context import RunContext
-from tasks._state import run_state
 from tasks._step import step
 
 __all__ = ["ESCALATION_LABEL", "complete_run", "escalate", "merge_pull_request", "reach_checkpoint"]

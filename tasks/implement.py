@@ -6,9 +6,9 @@ from typing import Any
 
 from tamma import event_types
 from tamma.agent.test_first import TestFirstAgent
+from tamma.audit.run_state import run_state
 from tasks._agent import open_agent
 from tasks._context import RunContext
-from tasks._state import run_state
 from tasks._step import step
 
 __all__ = ["implement_plan"]

@@ -7,10 +7,10 @@ from prefect.artifacts import create_markdown_artifact
 
 from tamma import event_types
 from tamma.agent.prompts import UNTRUSTED_ISSUE_RULE, quoted_issue
+from tamma.audit.run_state import run_state
 from tasks._comments import post_once
 from tasks._context import RunContext
 from tasks._model import ask_model
-from tasks._state import run_state
 from tasks._step import step
 
 __all__ = ["PLAN_SYSTEM", "plan_artifact_key", "propose_plan"]

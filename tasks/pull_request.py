@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from tamma import event_types
+from tamma.audit.run_state import run_state
 from tamma.platforms import marker
 from tasks._context import RunContext
-from tasks._state import run_state
 from tasks._step import step
 
 __all__ = ["open_pull_request", "pull_request_body"]

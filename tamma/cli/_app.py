@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from tamma.cli import config_cmd, db, demo, events, local, orchestrate, run, status
+from tamma.cli import audit, config_cmd, db, demo, events, history, local, orchestrate, run, status
 
 app = typer.Typer(
     name="tamma",
@@ -30,6 +30,9 @@ app.command("status")(status.status)
 app.add_typer(status.plan_app, name="plan")
 app.command("sweep")(orchestrate.sweep)
 app.command("events")(events.list_events)
+app.command("history")(history.history)
+app.command("diff")(history.diff)
+app.add_typer(audit.app, name="audit")
 app.command("demo")(demo.demo)
 app.command("serve")(orchestrate.serve)
 app.command("worker")(orchestrate.worker)

@@ -21,7 +21,7 @@ ACCEPT_WITHIN_S = 60.0
 
 def waiting_flow_run(store: EventStore, run_id: str) -> str:
     """The Prefect flow run id of `run_id`'s pending decision, or a clear error."""
-    from tasks._state import run_state
+    from tamma.audit.run_state import run_state
 
     state = run_state(store, run_id)
     if not state.issue:

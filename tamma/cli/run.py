@@ -115,8 +115,8 @@ def _ask(console: Console, store_url: str, event: Event) -> None:
     from rich.markdown import Markdown
 
     from event_store import EventStore
+    from tamma.audit.run_state import run_state
     from tamma.cli._decisions import answer
-    from tasks._state import run_state
 
     subject = event.data["subject"]
     with EventStore(store_url) as store:

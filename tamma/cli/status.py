@@ -22,7 +22,7 @@ def status(
 
     from event_store import Query
     from tamma import event_types
-    from tasks._state import run_state
+    from tamma.audit.run_state import run_state
 
     with open_store(database_url) as store:
         if run_id is None:
@@ -53,7 +53,7 @@ def show_plan(
     from rich.console import Console
     from rich.markdown import Markdown
 
-    from tasks._state import run_state
+    from tamma.audit.run_state import run_state
 
     with open_store(database_url) as store:
         state = run_state(store, run_id)

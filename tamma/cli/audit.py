@@ -1,0 +1,35 @@
+"""`tamma audit export`: the event stream as rows for auditors and spreadsheets."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from tamma.cli._options import DatabaseUrl, open_store
+
+app = typer.Typer(help="Audit the event stream.", no_args_is_help=True)
+
+
+@app.command("export")
+def export_events(
+    run_id: Annotated[str | None, typer.Option("--run", help="Only this run's events (r-...).")] = None,
+    issue: Annotated[
+        str | None, typer.Option("--issue", help="Only this issue's events (e.g. local:shop#1).")
+    ] = None,
+    since: Annotated[int, typer.Option("--since", min=0, help="Only events after this position.")] = 0,
+    output: Annotated[str, typer.Option("--format", help="jsonl, json or csv.")] = "jsonl",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Write one row per event to standard output, streamed (columns in docs/events.md).
+
+    Example: tamma audit export --issue local:shop#1 --format csv > shop-1.csv
+    """
+    from tamma.audit.export import export
+
+    if output not in ("jsonl", "json", "csv"):
+        raise typer.BadParameter("use jsonl, json or csv", param_hint="--format")
+    with open_store(database_url) as store:
+        count = export(store, sys.stdout, run_id=run_id, issue=issue, after=since, output=output)  # type: ignore[arg-type]
+    typer.echo(f"{count} events", err=True)

@@ -1,0 +1,147 @@
+"""`tamma history` and `tamma diff`: a run's timeline, its state at any past point, and what
+changed between two points, from the event store alone."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import fields
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tamma.cli._options import DatabaseUrl, open_store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tamma.audit.history import Snapshot, Span
+
+
+def history(
+    run_or_issue: Annotated[
+        str, typer.Argument(help="A run (r-...) or an issue reference (its latest run).")
+    ],
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="Show the full state at a position, an ISO timestamp, or where a step/phase finished."
+        ),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The run's timeline (steps, agent phases, approvals) with durations, tokens and cost.
+
+    Examples:
+
+      tamma history r-1a2b3c4d
+
+      tamma history local:shop#1 --at plan          # the run as it was when planning finished
+
+      tamma history r-1a2b3c4d --at 42              # ... right after event 42
+    """
+    from rich.console import Console
+
+    from event_store import Query
+    from tamma.audit.history import find_run, resolve_point, snapshot, timeline
+
+    console = Console(highlight=False)
+    with open_store(database_url) as store:
+        run_id = find_run(store, run_or_issue)
+        events = list(store.read(Query.of(tags=[f"run:{run_id}"])))
+        if not events:
+            raise typer.BadParameter(f"no run {run_id!r} in {store.url}", param_hint="RUN_OR_ISSUE")
+        if at is not None:
+            _show_snapshot(console, run_id, snapshot(store, run_id, resolve_point(events, at)))
+            return
+        spans = timeline(events)
+        state = snapshot(store, run_id, events[-1].position).state
+    _show_timeline(console, run_id, state.issue, state.phase, state.cost_usd, spans)
+
+
+def _show_timeline(
+    console: Console, run_id: str, issue: str, phase: str, cost: float, spans: list[Span]
+) -> None:
+    from rich.table import Table
+
+    table = Table(
+        "span", "start (UTC)", "positions", "duration", "model calls", "tokens", "cost (USD)", "ok", box=None
+    )
+    for span in spans:
+        duration = f"{span.duration_s:.1f} s" if span.duration_s is not None else "open"
+        ended = span.end.position if span.end else "…"
+        ok = {True: "yes", False: "NO", None: ""}[span.ok]
+        table.add_row(
+            span.name,
+            f"{span.start.recorded_at:%H:%M:%S}",
+            f"{span.start.position}-{ended}",
+            duration,
+            str(span.model_calls or ""),
+            str(span.tokens or ""),
+            f"{span.cost_usd:.4f}" if span.model_calls else "",
+            ok,
+        )
+    console.print(f"[bold]run {run_id}[/bold]  {issue}  now: {phase}  cost so far ${cost:.4f}")
+    console.print(table)
+
+
+def _show_snapshot(console: Console, run_id: str, shot: Snapshot) -> None:
+    from rich.markdown import Markdown
+
+    state = shot.state
+    console.print(
+        f"[bold]run {run_id}[/bold] at position {shot.position} ({shot.recorded_at:%Y-%m-%d %H:%M:%S} UTC)"
+    )
+    console.print(f"phase: {state.phase}   CI: {state.ci_state or '-'}   CI repairs: {state.ci_fixes}")
+    console.print(f"budget used: {shot.model_calls} model calls, {shot.tokens} tokens, ${state.cost_usd:.4f}")
+    if state.pull_request:
+        console.print(f"pull request: #{state.pull_request['number']} ({state.pull_request['head']})")
+    plan = state.approved_plan or state.plan
+    if plan:
+        console.print("[bold]plan[/bold]")
+        console.print(Markdown(plan))
+    console.print(f"[bold]files written[/bold]: {', '.join(sorted(shot.files)) or 'none yet'}")
+    if shot.last_response:
+        blocks = shot.last_response["content"]
+        said = " ".join(b.get("text", "") for b in blocks if b["type"] == "text").strip()
+        calls = ", ".join(f"{b['name']}({', '.join(b['input'])})" for b in blocks if b["type"] == "tool_use")
+        console.print(
+            f"[bold]last model answer[/bold]: {said[:300] or '-'}  {('tools: ' + calls) if calls else ''}"
+        )
+
+
+def diff(
+    run_id: Annotated[str, typer.Argument(help="The run (r-...).")],
+    first: Annotated[str, typer.Argument(help="The earlier point: position, timestamp or step.")],
+    second: Annotated[str, typer.Argument(help="The later point.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """What changed in a run between two points: its state, and the files the agent wrote."""
+    from event_store import Query
+    from tamma.audit.history import resolve_point, snapshot
+
+    with open_store(database_url) as store:
+        events = list(store.read(Query.of(tags=[f"run:{run_id}"])))
+        if not events:
+            raise typer.BadParameter(f"no run {run_id!r} in {store.url}", param_hint="RUN_ID")
+        before = snapshot(store, run_id, resolve_point(events, first))
+        after = snapshot(store, run_id, resolve_point(events, second))
+    typer.echo(f"run {run_id}: position {before.position} -> {after.position}")
+    for item in fields(before.state):
+        old, new = getattr(before.state, item.name), getattr(after.state, item.name)
+        if old != new and item.name not in ("plan", "approved_plan"):
+            typer.echo(f"  {item.name}: {_short(old)} -> {_short(new)}")
+    for path in sorted(before.files.keys() | after.files.keys()):
+        old_text, new_text = before.files.get(path, ""), after.files.get(path, "")
+        if old_text != new_text:
+            lines = difflib.unified_diff(
+                old_text.splitlines(keepends=True),
+                new_text.splitlines(keepends=True),
+                fromfile=f"{path}@{before.position}",
+                tofile=f"{path}@{after.position}",
+            )
+            typer.echo("".join(lines).rstrip())
+
+
+def _short(value: object, limit: int = 100) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

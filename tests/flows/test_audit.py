@@ -1,0 +1,106 @@
+"""History, time travel, diff and export over a recorded run, through the CLI and from events alone."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from event_store import EventStore, Query
+from flows.resolve_issue import resolve_issue
+from tamma import event_types as et
+from tamma.audit.export import COLUMNS
+from tamma.audit.history import snapshot, timeline
+from tamma.demo.scenario import DemoWorld
+from tests.flows.test_cli_run import tamma
+
+RUN = "r-a0d17001"
+
+
+@pytest.fixture
+def recorded(world: DemoWorld, home: Path) -> Path:
+    result = resolve_issue(
+        world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script), ci_poll_s=0.1
+    )
+    assert result["outcome"] == "awaiting-merge"
+    return home
+
+
+def test_the_timeline_has_every_step_with_its_model_usage(recorded: Path) -> None:
+    with EventStore(f"sqlite:///{recorded / 'events.db'}") as store:
+        spans = timeline(store.read(Query.of(tags=[f"run:{RUN}"])))
+    names = [span.name for span in spans]
+    for expected in (
+        "step claim",
+        "step analyze",
+        "step plan",
+        "step implement",
+        "  agent tests",
+        "  agent fix",
+        "step pull-request",
+        "step watch-ci",
+        "step fix-ci",
+    ):
+        assert expected in names, expected
+    assert all(span.end is not None and span.ok for span in spans)
+    analyze = next(span for span in spans if span.name == "step analyze")
+    assert analyze.model_calls == 1
+    implement = next(span for span in spans if span.name == "step implement")
+    assert implement.model_calls == 9  # the scripted agent session: 9 answers
+
+
+def test_time_travel_shows_the_run_as_it_was(recorded: Path) -> None:
+    at_plan = tamma(recorded, "history", RUN, "--at", "plan")
+    assert at_plan.returncode == 0, at_plan.stderr
+    assert "phase: planned" in at_plan.stdout
+    assert "files written: none yet" in at_plan.stdout
+    assert "pull request" not in at_plan.stdout
+    with EventStore(f"sqlite:///{recorded / 'events.db'}") as store:
+        events = list(store.read(Query.of(tags=[f"run:{RUN}"])))
+        fixed = next(
+            e.position for e in events if e.type == et.AGENT_PHASE_COMPLETED and e.data["phase"] == "fix"
+        )
+        first_fix = snapshot(store, RUN, fixed)
+        end = snapshot(store, RUN, events[-1].position)
+    assert "return abs(a) + b" in first_fix.files["calc.py"]  # what the agent wrote then
+    assert first_fix.state.pull_request is None
+    assert "return a + b" in end.files["calc.py"]  # after the CI repair
+    assert end.state.outcome == "awaiting-merge"
+
+    timeline_out = tamma(recorded, "history", "local:shop#1")
+    assert timeline_out.returncode == 0, timeline_out.stderr
+    assert "step fix-ci" in timeline_out.stdout
+    assert "awaiting-merge" in timeline_out.stdout
+
+    changed = tamma(recorded, "diff", RUN, str(fixed), str(events[-1].position))
+    assert changed.returncode == 0, changed.stderr
+    assert "-    return abs(a) + b" in changed.stdout
+    assert "+    return a + b" in changed.stdout
+    assert "ci_fixes: 0 -> 1" in changed.stdout
+
+
+def test_audit_export_in_three_formats(recorded: Path) -> None:
+    as_jsonl = tamma(recorded, "audit", "export", "--run", RUN)
+    assert as_jsonl.returncode == 0, as_jsonl.stderr
+    lines = [json.loads(line) for line in as_jsonl.stdout.splitlines()]
+    assert lines
+    assert all(tuple(row) == COLUMNS for row in lines)
+    assert [row["position"] for row in lines] == sorted(row["position"] for row in lines)
+    assert {row["run"] for row in lines} == {RUN}
+    assert any(row["summary"].startswith("pull request #1") for row in lines)
+    as_json = json.loads(tamma(recorded, "audit", "export", "--run", RUN, "--format", "json").stdout)
+    assert as_json == lines
+    as_csv = list(
+        csv.DictReader(
+            io.StringIO(
+                tamma(recorded, "audit", "export", "--issue", "local:shop#1", "--format", "csv").stdout
+            )
+        )
+    )
+    assert len(as_csv) >= len(lines)
+    bad = tamma(recorded, "audit", "export", "--format", "xml")
+    assert bad.returncode == 2
+    assert "use jsonl, json or csv" in bad.stderr
