@@ -50,6 +50,14 @@ def open_agent(ctx: RunContext, issue: Issue) -> AgentKit:
         credentials=_credentials(ctx),
         author=GitAuthor(settings.author.name, settings.author.email),
     )
+    ctx.recorder.record(
+        event_types.WORKSPACE_OPENED,
+        clone_url=repository.clone_url,
+        base_branch=repository.default_branch,
+        base_sha=workspace.base_sha,
+        branch=workspace.branch,
+        head=workspace.head(),
+    )
     policy = ToolPolicy(
         test_command=settings.test_command or detect_test_command(workspace.path),
         allowed_commands=frozenset(settings.allowed_commands),

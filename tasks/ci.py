@@ -63,7 +63,8 @@ def fix_ci(ctx: RunContext, failed: list[dict[str, Any]]) -> str | None:
     attempt = run_state(ctx.store, ctx.run_id).ci_fixes + 1
     issue = ctx.issue()
     kit = open_agent(ctx, issue)
-    logs = "\n\n".join(f"### {check['name']}\n```\n{_log(ctx, check)}\n```" for check in failed)
+    fetched = {check["name"]: _log(ctx, check) for check in failed}
+    logs = "\n\n".join(f"### {name}\n```\n{log}\n```" for name, log in fetched.items())
     prompt = f"{quoted_issue(issue)}\n\nCI failed on the pull request (repair attempt {attempt}).\n\n{logs}"
     outcome = kit.loop.run("ci-fix", CI_FIX_SYSTEM, [Message.user(prompt)])
     tests = kit.toolbox.run_tests()
@@ -77,6 +78,7 @@ def fix_ci(ctx: RunContext, failed: list[dict[str, Any]]) -> str | None:
         reason=outcome.reason,
         summary=outcome.summary,
         tests_passed_locally=tests.passed,
+        logs=fetched,
     )
     if sha is None:
         return None

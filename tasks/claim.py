@@ -79,6 +79,17 @@ def claim_issue(ctx: RunContext, flow_run_id: str = "") -> str:
         flow_run_id=flow_run_id,
         options=ctx.options.model_dump(),
     )
+    issue = ctx.issue()
+    ctx.recorder.record(  # the issue as the run saw it: what audits and replays start from
+        event_types.ISSUE_SELECTED,
+        actor="user",
+        title=issue.title,
+        body=issue.body,
+        labels=list(issue.labels),
+        author=issue.author,
+        url=issue.url,
+        comments=[{"id": c.id, "author": c.author, "body": c.body} for c in issue.comments],
+    )
     return "claimed"
 
 

@@ -104,3 +104,17 @@ def test_audit_export_in_three_formats(recorded: Path) -> None:
     bad = tamma(recorded, "audit", "export", "--format", "xml")
     assert bad.returncode == 2
     assert "use jsonl, json or csv" in bad.stderr
+
+
+def test_a_run_records_what_it_started_from(recorded: Path, world: DemoWorld) -> None:
+    with EventStore(f"sqlite:///{recorded / 'events.db'}") as store:
+        events = {e.type: e for e in store.read(Query.of(tags=[f"run:{RUN}"]))}
+    selected = events[et.ISSUE_SELECTED]
+    assert selected.data["title"] == world.platform.get_issue(1).title
+    assert selected.data["body"].startswith("`calc.add(1, 2)` returns -1")
+    opened = events[et.WORKSPACE_OPENED]
+    assert opened.data["clone_url"] == str(world.platform.remote)
+    assert opened.data["base_branch"] == "main"
+    assert len(opened.data["base_sha"]) == 40
+    repair = events[et.CI_FIX_ATTEMPTED]
+    assert "assert 7 == -3" in repair.data["logs"]["tests"]
