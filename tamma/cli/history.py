@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -27,6 +28,10 @@ def history(
             help="Show the full state at a position, an ISO timestamp, or where a step/phase finished."
         ),
     ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write the run as a static HTML report (timeline and cost charts)."),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """The run's timeline (steps, agent phases, approvals) with durations, tokens and cost.
@@ -38,6 +43,8 @@ def history(
       tamma history local:shop#1 --at plan          # the run as it was when planning finished
 
       tamma history r-1a2b3c4d --at 42              # ... right after event 42
+
+      tamma history r-1a2b3c4d --html run.html      # a page to open without a server
     """
     from rich.console import Console
 
@@ -55,6 +62,11 @@ def history(
             return
         spans = timeline(events)
         state = snapshot(store, run_id, events[-1].position).state
+        if html is not None:
+            from tamma.audit.report import render_report
+
+            html.write_text(render_report(store, run_id))
+            console.print(f"report written to {html}")
     _show_timeline(console, run_id, state.issue, state.phase, state.cost_usd, spans)
 
 

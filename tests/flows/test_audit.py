@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,47 @@ def test_a_run_records_what_it_started_from(recorded: Path, world: DemoWorld) ->
     assert len(opened.data["base_sha"]) == 40
     repair = events[et.CI_FIX_ATTEMPTED]
     assert "assert 7 == -3" in repair.data["logs"]["tests"]
+
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def test_the_html_report_renders_in_headless_chromium(recorded: Path, tmp_path: Path) -> None:
+    report = tmp_path / "run.html"
+    written = tamma(recorded, "history", RUN, "--html", str(report))
+    assert written.returncode == 0, written.stderr
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Chromium is needed for this test: .ci/run installs Debian's chromium package"
+    common = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(
+        [*common, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    for text in (
+        f"Tamma run {RUN}",
+        "awaiting-merge",
+        "step implement",
+        "agent fix",
+        "Cost per step",
+        "Tests first",
+    ):
+        assert text in dom.stdout, text
+    shot = tmp_path / "run.png"
+    subprocess.run(
+        [*common, f"--screenshot={shot}", "--window-size=1100,1400", report.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    image = shot.read_bytes()
+    assert image.startswith(b"\x89PNG")
+    assert len(image) > 20_000  # a page with charts and tables, not a blank one
