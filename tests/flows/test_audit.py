@@ -16,7 +16,8 @@ from flows.resolve_issue import resolve_issue
 from tamma import event_types as et
 from tamma.audit.export import COLUMNS
 from tamma.audit.history import snapshot, timeline
-from tamma.demo.scenario import DemoWorld
+from tamma.demo.scenario import DemoWorld, agent_settings
+from tamma.git import git
 from tests.flows.test_cli_run import tamma
 
 RUN = "r-a0d17001"
@@ -164,3 +165,60 @@ def test_the_html_report_renders_in_headless_chromium(recorded: Path, tmp_path: 
     image = shot.read_bytes()
     assert image.startswith(b"\x89PNG")
     assert len(image) > 20_000  # a page with charts and tables, not a blank one
+
+
+def test_capture_is_complete_and_the_run_rebuilds_from_events_alone(recorded: Path, world: DemoWorld) -> None:
+    with EventStore(f"sqlite:///{recorded / 'events.db'}") as store:
+        run_events = list(store.read(Query.of(tags=[f"run:{RUN}"])))
+        everything = list(store.read(Query.all()))
+        rebuilt = snapshot(store, RUN, run_events[-1].position)
+    assert everything == run_events  # nothing of the run escaped its tags
+    assert all("issue:local:shop#1" in e.tags for e in run_events)
+    kinds = [e.type for e in run_events]
+    captured = {
+        "phase boundaries": (
+            et.STEP_STARTED,
+            et.STEP_FINISHED,
+            et.AGENT_PHASE_STARTED,
+            et.AGENT_PHASE_COMPLETED,
+        ),
+        "model exchanges": (et.AI_REQUEST_STARTED, et.AI_RESPONSE_RECEIVED),
+        "tools": (et.TOOL_CALLED, et.TOOL_RESULT, et.CODE_FILE_WRITTEN, et.TESTS_RAN),
+        "git": (et.WORKSPACE_OPENED, et.COMMIT_CREATED, et.BRANCH_PUSHED),
+        "platform side effects": (et.COMMENT_POSTED, et.PR_CREATED),
+        "approval": (et.APPROVAL_PROVIDED,),
+        "CI": (et.CI_STATUS_CHANGED, et.CI_FIX_ATTEMPTED),
+        "end": (et.MERGE_CHECKPOINT_REACHED, et.RUN_COMPLETED),
+    }
+    for what, types in captured.items():
+        for kind in types:
+            assert kind in kinds, f"{what}: {kind}"
+    assert kinds.count(et.AI_REQUEST_STARTED) == kinds.count(et.AI_RESPONSE_RECEIVED) == 15
+    assert kinds.count(et.TOOL_CALLED) == kinds.count(et.TOOL_RESULT)
+    # From events alone: the pull request, the branch head and the files match the platform.
+    pull = world.platform.find_pull_request(rebuilt.state.pull_request["head"])  # type: ignore[index]
+    assert pull is not None
+    assert rebuilt.state.pull_request["number"] == pull.number  # type: ignore[index]
+    assert rebuilt.state.head_sha == pull.head_sha
+    for path, content in rebuilt.files.items():
+        assert git("show", f"{pull.head_sha}:{path}", cwd=world.platform.remote).stdout == content
+
+
+def test_budget_and_escalation_are_captured(
+    world: DemoWorld, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAMMA_AGENT", json.dumps(agent_settings() | {"budget": {"max_turns": 5}}))
+    result = resolve_issue(
+        world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script), ci_poll_s=0.1
+    )
+    assert result["outcome"] == "escalated"
+    with EventStore(f"sqlite:///{home / 'events.db'}") as store:
+        kinds = [e.type for e in store.read(Query.of(tags=[f"run:{RUN}", "issue:local:shop#1"]))]
+    for kind in (
+        et.BUDGET_EXCEEDED,
+        et.AGENT_FINISHED,
+        et.LABEL_ADDED,
+        et.ESCALATION_TRIGGERED,
+        et.RUN_COMPLETED,
+    ):
+        assert kind in kinds, kind
