@@ -125,7 +125,7 @@ class GitHubPlatform:
         return self._call(lambda: _comment(self._repo.get_issue(number).create_comment(body)))
 
     def find_comment(self, number: int, marker: str) -> Comment | None:
-        return next((c for c in self.get_issue(number).comments if marker in c.body), None)
+        return self.get_issue(number).comment_with(marker)
 
     def add_labels(self, number: int, labels: Iterable[str]) -> None:
         wanted = list(labels)
@@ -305,12 +305,8 @@ def _translate_errors() -> Iterator[None]:
         if isinstance(exc, github.RateLimitExceededException) or _is_rate_limited(
             exc.status, headers, message
         ):
-            retry_after = headers.get("retry-after")
-            reset = headers.get("x-ratelimit-reset")
-            raise Throttled(
-                NAME,
-                wait_s=float(retry_after) if retry_after else None,
-                reset_at=float(reset) if reset and not retry_after else None,
+            raise Throttled.from_headers(
+                NAME, headers.get("retry-after"), headers.get("x-ratelimit-reset")
             ) from None
         raise _typed(exc.status, message, headers) from None
 

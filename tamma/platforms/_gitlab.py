@@ -99,12 +99,7 @@ class GitLabPlatform:
                 reset_at=datetime.fromtimestamp(int(reset), UTC) if reset else None,
             )
         if response.status_code == 429:
-            retry_after, reset = headers.get("Retry-After"), headers.get("RateLimit-Reset")
-            raise Throttled(
-                NAME,
-                wait_s=float(retry_after) if retry_after else None,
-                reset_at=float(reset) if reset and not retry_after else None,
-            )
+            raise Throttled.from_headers(NAME, headers.get("Retry-After"), headers.get("RateLimit-Reset"))
 
     def _call(self, operation: Callable[[], T]) -> T:
         def attempt() -> T:
@@ -156,7 +151,7 @@ class GitLabPlatform:
         )
 
     def find_comment(self, number: int, marker: str) -> Comment | None:
-        return next((c for c in self.get_issue(number).comments if marker in c.body), None)
+        return self.get_issue(number).comment_with(marker)
 
     def add_labels(self, number: int, labels: Iterable[str]) -> None:
         wanted = ",".join(labels)

@@ -144,7 +144,7 @@ class LocalPlatform:
         return _comment(row)
 
     def find_comment(self, number: int, marker: str) -> Comment | None:
-        return next((c for c in self.get_issue(number).comments if marker in c.body), None)
+        return self.get_issue(number).comment_with(marker)
 
     def add_labels(self, number: int, labels: Iterable[str]) -> None:
         self.get_issue(number, with_comments=False)

@@ -64,6 +64,10 @@ class Issue(_Frozen):
     url: str = ""
     comments: tuple[Comment, ...] = ()
 
+    def comment_with(self, marker: str) -> Comment | None:
+        """The first comment carrying `marker`: what `GitPlatform.find_comment` answers."""
+        return next((c for c in self.comments if marker in c.body), None)
+
 
 class PullRequest(_Frozen):
     number: int

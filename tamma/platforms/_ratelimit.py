@@ -27,6 +27,15 @@ class Throttled(Exception):
         self.platform, self.wait_s, self.reset_at = platform, wait_s, reset_at
         super().__init__(f"{platform}: rate limited")
 
+    @classmethod
+    def from_headers(cls, platform: str, retry_after: str | None, reset: str | None) -> Throttled:
+        """From a `Retry-After` (seconds) and a reset time (epoch seconds); the first wins."""
+        return cls(
+            platform,
+            wait_s=float(retry_after) if retry_after else None,
+            reset_at=float(reset) if reset and not retry_after else None,
+        )
+
 
 @dataclass(frozen=True)
 class RateLimitPolicy:
