@@ -15,6 +15,7 @@ from typing import Any, Literal, TextIO
 
 from event_store import Event, EventStore, Query
 from tamma import event_types as et
+from tamma.audit.run_state import run_of, tag_value
 from tamma.audit.summaries import describe
 
 __all__ = ["COLUMNS", "ExportFormat", "export", "rows"]
@@ -30,8 +31,8 @@ def rows(events: Iterable[Event]) -> Iterator[dict[str, Any]]:
             "recorded_at": event.recorded_at.isoformat(),
             "type": event.type,
             "actor": event.metadata.get("actor", ""),
-            "run": _tag(event, "run:"),
-            "issue": _tag(event, "issue:"),
+            "run": run_of(event),
+            "issue": tag_value(event, "issue:"),
             "summary": describe(event) or "",
             "cost_usd": event.data.get("cost_usd", 0.0) if event.type == et.AI_RESPONSE_RECEIVED else 0.0,
             "id": str(event.id),
@@ -67,7 +68,3 @@ def export(
     if output == "json":
         out.write("\n]\n")
     return count
-
-
-def _tag(event: Event, prefix: str) -> str:
-    return next((tag.removeprefix(prefix) for tag in event.tags if tag.startswith(prefix)), "")

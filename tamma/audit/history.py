@@ -15,7 +15,7 @@ from typing import Any
 
 from event_store import Event, EventStore, Query
 from tamma import event_types as et
-from tamma.audit.run_state import RunState, run_state
+from tamma.audit.run_state import RunState, run_of, run_state_projection
 from tamma.errors import TammaError
 
 __all__ = ["Snapshot", "Span", "find_run", "resolve_point", "snapshot", "timeline"]
@@ -106,7 +106,7 @@ def snapshot(store: EventStore, run_id: str, position: int) -> Snapshot:
     return Snapshot(
         position=events[-1].position,
         recorded_at=events[-1].recorded_at,
-        state=run_state(store, run_id, until=position),
+        state=run_state_projection(run_id).fold(events).state,
         files=files,
         last_request=last_request,
         last_response=last_response,
@@ -153,4 +153,4 @@ def find_run(store: EventStore, run_or_issue: str) -> str:
     started = list(store.read(Query.of(types=[et.RUN_STARTED], tags=[ref.tag])))
     if not started:
         raise TammaError(f"no run of {ref} in {store.url}")
-    return next(tag for tag in started[-1].tags if tag.startswith("run:")).removeprefix("run:")
+    return run_of(started[-1])

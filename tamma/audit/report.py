@@ -6,12 +6,13 @@ an e-mail or an artifact store without a server, and prints as it shows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
-from event_store import EventStore, Query
+from event_store import Event
 from tamma.audit.history import Span, timeline
-from tamma.audit.run_state import run_state
+from tamma.audit.run_state import run_state_projection
 from tamma.errors import TammaError
 
 __all__ = ["render_report"]
@@ -31,11 +32,11 @@ dl { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; }
 """
 
 
-def render_report(store: EventStore, run_id: str) -> str:
-    events = list(store.read(Query.of(tags=[f"run:{run_id}"])))
+def render_report(run_id: str, events: Sequence[Event]) -> str:
+    """The page for the run whose events (all of them, in order) are `events`."""
     if not events:
-        raise TammaError(f"no run {run_id!r} in {store.url}")
-    state = run_state(store, run_id)
+        raise TammaError(f"run {run_id!r} has no events")
+    state = run_state_projection(run_id).fold(events).state
     spans = [span for span in timeline(events) if span.end is not None]
     started, ended = events[0].recorded_at, events[-1].recorded_at
     pull = state.pull_request

@@ -13,7 +13,7 @@ from typing import Any
 from event_store import Event, EventStore, Projection, Query
 from tamma import event_types as et
 
-__all__ = ["RunState", "run_state", "run_state_projection"]
+__all__ = ["RunState", "run_of", "run_state", "run_state_projection", "tag_value"]
 
 
 @dataclass(frozen=True)
@@ -108,3 +108,13 @@ def run_state_projection(run_id: str) -> Projection[RunState]:
 
 def run_state(store: EventStore, run_id: str, *, until: int | None = None) -> RunState:
     return run_state_projection(run_id).run(store, until=until).state
+
+
+def tag_value(event: Event, prefix: str) -> str:
+    """What follows `prefix` in the event's tag that starts with it (`run:`, `issue:`), or ""."""
+    return next((tag.removeprefix(prefix) for tag in event.tags if tag.startswith(prefix)), "")
+
+
+def run_of(event: Event) -> str:
+    """The run id an event belongs to."""
+    return tag_value(event, "run:")

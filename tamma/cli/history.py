@@ -50,6 +50,7 @@ def history(
 
     from event_store import Query
     from tamma.audit.history import find_run, resolve_point, snapshot, timeline
+    from tamma.audit.run_state import run_state_projection
 
     console = Console(highlight=False)
     with open_store(database_url) as store:
@@ -61,11 +62,11 @@ def history(
             _show_snapshot(console, run_id, snapshot(store, run_id, resolve_point(events, at)))
             return
         spans = timeline(events)
-        state = snapshot(store, run_id, events[-1].position).state
+        state = run_state_projection(run_id).fold(events).state
         if html is not None:
             from tamma.audit.report import render_report
 
-            html.write_text(render_report(store, run_id))
+            html.write_text(render_report(run_id, events))
             console.print(f"report written to {html}")
     _show_timeline(console, run_id, state.issue, state.phase, state.cost_usd, spans)
 

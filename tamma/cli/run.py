@@ -115,12 +115,12 @@ def _ask(console: Console, store_url: str, event: Event) -> None:
     from rich.markdown import Markdown
 
     from event_store import EventStore
-    from tamma.audit.run_state import run_state
+    from tamma.audit.run_state import run_of, run_state
     from tamma.cli._decisions import answer
 
     subject = event.data["subject"]
     with EventStore(store_url) as store:
-        state = run_state(store, event.tags[0].removeprefix("run:"))
+        state = run_state(store, run_of(event))
     if subject == "plan":
         console.print(Markdown(state.plan or ""))
         choice = typer.prompt("Approve plan? [Y/n/e(dit)]", default="y", show_default=False).strip().lower()

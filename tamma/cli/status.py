@@ -22,12 +22,12 @@ def status(
 
     from event_store import Query
     from tamma import event_types
-    from tamma.audit.run_state import run_state
+    from tamma.audit.run_state import run_of, run_state
 
     with open_store(database_url) as store:
         if run_id is None:
             started = list(store.read(Query.of(types=[event_types.RUN_STARTED])))
-            run_ids = [event.tags[0].removeprefix("run:") for event in started][-limit:]
+            run_ids = [run_of(event) for event in started][-limit:]
         else:
             run_ids = [run_id]
         table = Table("run", "issue", "phase", "PR", "cost (USD)", box=None, header_style="bold")
