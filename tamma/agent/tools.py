@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -133,8 +134,9 @@ class Toolbox:
             "finish": _Tool(Finish, "End this phase with a summary of what you did.", self._finish),
         }
 
-    @property
+    @cached_property
     def specs(self) -> tuple[ToolSpec, ...]:
+        """Built once: every model request sends them, and their schemas never change."""
         return tuple(
             ToolSpec(name=name, description=tool.description, input_schema=tool.arguments.model_json_schema())
             for name, tool in self._tools.items()
