@@ -183,6 +183,16 @@ def test_the_budget_stops_the_agent_and_escalates(
     assert kinds.count(et.BUDGET_EXCEEDED) == 1
     assert et.PR_CREATED not in kinds
     assert "needs-human-review" in world.platform.get_issue(1).labels
+    with EventStore(f"sqlite:///{home / 'events.db'}") as store:  # captured with run and issue tags
+        tagged = [e.type for e in store.read(Query.of(tags=[f"run:{RUN}", "issue:local:shop#1"]))]
+    for kind in (
+        et.BUDGET_EXCEEDED,
+        et.AGENT_FINISHED,
+        et.LABEL_ADDED,
+        et.ESCALATION_TRIGGERED,
+        et.RUN_COMPLETED,
+    ):
+        assert kind in tagged, kind
 
 
 def test_a_second_run_finds_the_issue_claimed(world: DemoWorld, home: Path) -> None:
