@@ -51,21 +51,11 @@ def decide(ctx: RunContext, subject: Subject, text: str, *, by_policy: bool) -> 
             flow_run_id=flow_run_id,
             timeout_s=ctx.options.approval_timeout_s,
         )
-        prompt = Decision.with_initial_data(
-            description=f"**Tamma asks you to approve the {subject} for {ctx.ref}** (run {ctx.run_id})\n\n{text}",
-            decision="approve",
-            plan=text if subject == "plan" else "",
-        )
-        try:
-            decision = pause_flow_run(
-                wait_for_input=prompt,
-                timeout=ctx.options.approval_timeout_s,
-                poll_interval=ctx.options.approval_poll_s,
-            )
-        except FlowPauseTimeout:
-            decision = Decision(
-                decision="reject", reason=f"no decision within {ctx.options.approval_timeout_s} s"
-            )
+        recorded = ctx.replay.decision(subject) if ctx.replay else None
+        if recorded is not None:
+            decision = Decision(decision=recorded.decision, plan=recorded.plan, reason=recorded.reason)
+        else:
+            decision = _wait_for_decision(ctx, subject, text)
         actor = "user"
     if decision.decision == "reject":
         ctx.recorder.record(
@@ -77,4 +67,24 @@ def decide(ctx: RunContext, subject: Subject, text: str, *, by_policy: bool) -> 
             event_types.APPROVAL_PROVIDED, actor=actor, subject=subject, plan=chosen, edited=chosen != text
         )
         decision = Decision(decision=decision.decision, plan=chosen)
+    return decision
+
+
+def _wait_for_decision(ctx: RunContext, subject: Subject, text: str) -> Decision:
+    """Pause the flow run until someone answers (a timeout rejects)."""
+    prompt = Decision.with_initial_data(
+        description=f"**Tamma asks you to approve the {subject} for {ctx.ref}** (run {ctx.run_id})\n\n{text}",
+        decision="approve",
+        plan=text if subject == "plan" else "",
+    )
+    try:
+        decision: Decision = pause_flow_run(
+            wait_for_input=prompt,
+            timeout=ctx.options.approval_timeout_s,
+            poll_interval=ctx.options.approval_poll_s,
+        )
+    except FlowPauseTimeout:
+        decision = Decision(
+            decision="reject", reason=f"no decision within {ctx.options.approval_timeout_s} s"
+        )
     return decision

@@ -27,7 +27,7 @@ from tasks.implement import implement_plan
 from tasks.plan import propose_plan
 from tasks.pull_request import open_pull_request
 
-__all__ = ["resolve_issue"]
+__all__ = ["resolve_issue", "resolve_run"]
 
 
 def _run_name() -> str:
@@ -67,20 +67,25 @@ def resolve_issue(
     )
     ctx = open_run(issue_ref, options, run_id or new_run_id())
     try:
-        try:
-            claim_issue(ctx, str(flow_run.id or ""))
-        except AlreadyClaimed as taken:
-            print(taken)
-            return {
-                "run_id": ctx.run_id,
-                "issue": issue_ref,
-                "outcome": "already-claimed",
-                "holder": taken.holder.run_id,
-            }
-        outcome = _resolve(ctx)
-        return _summary(ctx, outcome)
+        return resolve_run(ctx)
     finally:
         ctx.close()
+
+
+def resolve_run(ctx: RunContext) -> dict[str, Any]:
+    """Claim the issue and take it as far as it goes: the flow's body, which replays and forks
+    run with a context of their own (recorded answers, a scratch store)."""
+    try:
+        claim_issue(ctx, str(flow_run.id or ""))
+    except AlreadyClaimed as taken:
+        print(taken)
+        return {
+            "run_id": ctx.run_id,
+            "issue": str(ctx.ref),
+            "outcome": "already-claimed",
+            "holder": taken.holder.run_id,
+        }
+    return _summary(ctx, _resolve(ctx))
 
 
 def _resolve(ctx: RunContext) -> str:

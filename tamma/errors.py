@@ -132,9 +132,8 @@ class ProviderUnavailable(ProviderError):
 class ReplayDivergence(TammaError):
     """A replayed run asked something the recording did not: the run is not the same."""
 
-    def __init__(self, index: int, detail: str) -> None:
-        self.index = index
-        super().__init__(f"replay diverged at model request #{index + 1}: {detail}")
+    def __init__(self, detail: str, *, at: str = "") -> None:
+        super().__init__(f"replay diverged at {at}: {detail}" if at else f"replay diverged: {detail}")
 
 
 class PlatformError(TammaError):

@@ -41,17 +41,21 @@ class AgentKit:
 def open_agent(ctx: RunContext, issue: Issue) -> AgentKit:
     settings = ctx.settings.agent
     repository = ctx.platform.repository()
+    replay = ctx.replay
     workspace = Workspace.open(
-        root=workspaces_dir(ctx.settings.home),
+        root=replay.workspaces if replay else workspaces_dir(ctx.settings.home),
         key=workspace_key(ctx.ref),
         clone_url=repository.clone_url,
         branch=branch_name(ctx.ref.number, issue.title),
         base_branch=repository.default_branch,
         credentials=_credentials(ctx),
         author=GitAuthor(settings.author.name, settings.author.email),
+        start_over=replay is not None,
+        clock=replay.commit_dates if replay else None,
     )
     ctx.recorder.record(
         event_types.WORKSPACE_OPENED,
+        path=str(workspace.path),
         clone_url=repository.clone_url,
         base_branch=repository.default_branch,
         base_sha=workspace.base_sha,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -17,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from event_store import EventStore, Query
 from tamma import event_types
+from tamma.agent.workspace import CommitClock
+from tamma.audit.recording import RecordedDecision
 from tamma.config import Settings, load_settings
 from tamma.platforms import GitPlatform, Issue, IssueRef, platform_for
 from tamma.providers import Provider, RecordingProvider, ScriptedProvider, build_provider
@@ -24,7 +27,16 @@ from tamma.providers._settings import api_key_for
 from tamma.recorder import Recorder
 from tamma.redaction import Redactor
 
-__all__ = ["MergePolicy", "RunContext", "RunOptions", "configured_secrets", "new_run_id", "open_run"]
+__all__ = [
+    "ForkPoint",
+    "MergePolicy",
+    "ReplayHooks",
+    "RunContext",
+    "RunOptions",
+    "configured_secrets",
+    "new_run_id",
+    "open_run",
+]
 
 MergePolicy = Literal["stop", "approve", "auto"]
 
@@ -54,6 +66,27 @@ def new_run_id() -> str:
     return f"r-{uuid.uuid4().hex[:8]}"
 
 
+@dataclass(frozen=True)
+class ForkPoint:
+    """The run a fork continues, and the position it goes live from."""
+
+    run_id: str
+    position: int
+
+
+@dataclass(frozen=True)
+class ReplayHooks:
+    """What a replay (or a fork, up to its fork point) takes from the recording instead of the
+    world: where its fresh workspaces go, the recorded commit dates (so replayed commits get
+    the recorded shas) and the recorded decisions (so nobody is asked again)."""
+
+    workspaces: Path
+    commit_dates: CommitClock
+    decision: Callable[[str], RecordedDecision | None]
+    fork: ForkPoint | None = None
+    """Set for a fork: it takes the issue's claim over from the run it forks."""
+
+
 @dataclass
 class RunContext:
     run_id: str
@@ -65,6 +98,7 @@ class RunContext:
     platform: GitPlatform
     provider: Provider
     worker: str = field(default_factory=socket.gethostname)
+    replay: ReplayHooks | None = None
 
     @property
     def run_tag(self) -> str:

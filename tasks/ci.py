@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from tamma import event_types
-from tamma.agent.loop import record_command
+from tamma.agent.loop import record_command, record_commit
 from tamma.agent.prompts import UNTRUSTED_ISSUE_RULE, quoted_issue
 from tamma.audit.run_state import run_state
 from tamma.errors import NotFound, PlatformRateLimited
@@ -69,7 +69,10 @@ def fix_ci(ctx: RunContext, failed: list[dict[str, Any]]) -> str | None:
     outcome = kit.loop.run("ci-fix", CI_FIX_SYSTEM, [Message.user(prompt)])
     tests = kit.toolbox.run_tests()
     record_command(ctx.recorder, event_types.TESTS_RAN, tests, phase="ci-fix", by="tamma")
-    sha = kit.workspace.commit(f"Fix CI for {ctx.ref} (attempt {attempt})") if outcome.finished else None
+    message = f"Fix CI for {ctx.ref} (attempt {attempt})"
+    sha = kit.workspace.commit(message) if outcome.finished else None
+    if sha is not None:
+        record_commit(ctx.recorder, kit.workspace, sha, phase="ci-fix", message=message)
     ctx.recorder.record(
         event_types.CI_FIX_ATTEMPTED,
         attempt=attempt,

@@ -53,21 +53,23 @@ def claim_projection(issue_tag: str) -> Projection[Claim | None]:
 
 @step("claim")
 def claim_issue(ctx: RunContext, flow_run_id: str = "") -> str:
-    """ "claimed", or "resumed" for the run that already holds the claim; else `AlreadyClaimed`."""
+    """ "claimed", or "resumed" for the run that already holds the claim; else `AlreadyClaimed`.
+    A fork takes the claim over from the run it forks, in the same conditional append."""
     projection = claim_projection(ctx.ref.tag)
     seen = projection.run(ctx.store)
+    fork = ctx.replay.fork if ctx.replay else None
+    taking_over = []
     if seen.state is not None:
-        if seen.state.run_id != ctx.run_id:
+        if seen.state.run_id == ctx.run_id:
+            return "resumed"
+        if fork is None or seen.state.run_id != fork.run_id:
             raise AlreadyClaimed(str(ctx.ref), seen.state)
-        return "resumed"
-    claim = NewEvent(
-        event_types.ISSUE_CLAIMED,
-        {"v": EVENT_VERSION, "run_id": ctx.run_id, "worker": ctx.worker, "at": _now()},
-        tags=ctx.recorder.tags,
-        metadata={"actor": ctx.worker},
-    )
+        taking_over = [
+            _event(ctx, event_types.ISSUE_RELEASED, run_id=fork.run_id, reason=f"forked as {ctx.run_id}")
+        ]
+    claim = _event(ctx, event_types.ISSUE_CLAIMED, run_id=ctx.run_id, worker=ctx.worker, at=_now())
     try:
-        ctx.store.append(claim, condition=seen.condition())
+        ctx.store.append([*taking_over, claim], condition=seen.condition())
     except AppendConditionFailed:
         holder = projection.run(ctx.store).state
         if holder is None or holder.run_id != ctx.run_id:
@@ -78,6 +80,8 @@ def claim_issue(ctx: RunContext, flow_run_id: str = "") -> str:
         worker=ctx.worker,
         flow_run_id=flow_run_id,
         options=ctx.options.model_dump(),
+        agent=ctx.settings.agent.model_dump(mode="json"),
+        fork_of={"run_id": fork.run_id, "position": fork.position} if fork else None,
     )
     issue = ctx.issue()
     ctx.recorder.record(  # the issue as the run saw it: what audits and replays start from
@@ -95,6 +99,12 @@ def claim_issue(ctx: RunContext, flow_run_id: str = "") -> str:
 
 def release_claim(ctx: RunContext, reason: str) -> None:
     ctx.recorder.record(event_types.ISSUE_RELEASED, run_id=ctx.run_id, reason=reason)
+
+
+def _event(ctx: RunContext, event_type: str, **data: str) -> NewEvent:
+    return NewEvent(
+        event_type, {"v": EVENT_VERSION, **data}, tags=ctx.recorder.tags, metadata={"actor": ctx.worker}
+    )
 
 
 def _now() -> str:

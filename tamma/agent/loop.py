@@ -20,6 +20,7 @@ from typing import Literal
 from tamma import event_types
 from tamma.agent.budget import BudgetExceeded, BudgetGuard
 from tamma.agent.tools import Toolbox, ToolResult
+from tamma.agent.workspace import Workspace
 from tamma.providers import (
     Completed,
     Message,
@@ -237,6 +238,14 @@ def record_file_written(recorder: Recorder, toolbox: Toolbox, path: str, **conte
         content=data[:RECORDED_FILE_BYTES].decode("utf-8", "replace"),
         truncated=len(data) > RECORDED_FILE_BYTES,
         **context,
+    )
+
+
+def record_commit(recorder: Recorder, workspace: Workspace, sha: str, **context: str) -> None:
+    """COMMIT.CREATED with the commit's tree (what a replay compares) and its dates (what a
+    replay pins, so its commit gets the recorded sha)."""
+    recorder.record(
+        event_types.COMMIT_CREATED, sha=sha, branch=workspace.branch, **workspace.commit_facts(sha), **context
     )
 
 

@@ -20,7 +20,14 @@ from typing import Literal
 
 from tamma import event_types
 from tamma.agent.budget import Spend
-from tamma.agent.loop import PhaseOutcome, StopReason, ToolUseLoop, record_command, with_user_text
+from tamma.agent.loop import (
+    PhaseOutcome,
+    StopReason,
+    ToolUseLoop,
+    record_command,
+    record_commit,
+    with_user_text,
+)
 from tamma.agent.prompts import Phase, feedback, phase_system_prompt, task_message
 from tamma.agent.workspace import Workspace
 from tamma.platforms import Issue
@@ -174,13 +181,7 @@ class TestFirstAgent:
         sha = self.workspace.commit(commit_message)
         if sha is not None:
             self._commits.append(sha)
-            self.recorder.record(
-                event_types.COMMIT_CREATED,
-                phase=phase,
-                sha=sha,
-                message=commit_message,
-                branch=self.workspace.branch,
-            )
+            record_commit(self.recorder, self.workspace, sha, phase=phase, message=commit_message)
         self.recorder.record(
             event_types.AGENT_PHASE_COMPLETED,
             phase=phase,

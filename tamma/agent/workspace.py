@@ -23,6 +23,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,13 +33,25 @@ from tamma.git import git
 from tamma.platforms import IssueRef
 from tamma.redaction import Redactor
 
-__all__ = ["GitAuthor", "GitCredentials", "Workspace", "branch_name", "workspace_key", "workspaces_dir"]
+__all__ = [
+    "CommitClock",
+    "GitAuthor",
+    "GitCredentials",
+    "Workspace",
+    "branch_name",
+    "workspace_key",
+    "workspaces_dir",
+]
 
 BRANCH_PREFIX = "tamma/issue-"
 MAX_SLUG_LENGTH = 40
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _EXCLUDED = ("/.tamma/", "__pycache__/", "*.py[cod]", ".pytest_cache/", ".ruff_cache/", ".mypy_cache/")
 """Never committed: Tamma's own directory and the caches that running tests and linters leaves."""
+CommitClock = Callable[[], "tuple[str, str] | None"]
+"""The (author, committer) dates of the next commit in git's raw `<epoch> <tz>` form, or None
+for now. A replay passes the recorded dates: same tree, parent, author, message and dates make
+the same commit sha, so a replayed commit can be checked against the recording exactly."""
 _ASKPASS_SCRIPT = """#!/bin/sh
 # Written by Tamma: answers git's prompts from the environment of the one git command asking,
 # and only for the host it was cloned from (a rewritten remote URL gets nothing).
@@ -102,7 +115,16 @@ class Workspace:
     """One issue's clone on its branch (see the module docstring); made by `Workspace.open`."""
 
     def __init__(
-        self, path: Path, *, branch: str, base_branch: str, base_sha: str, remote: _Remote, author: GitAuthor
+        self,
+        path: Path,
+        *,
+        branch: str,
+        base_branch: str,
+        base_sha: str,
+        remote: _Remote,
+        author: GitAuthor,
+        clock: CommitClock | None = None,
+        replaces_branch: bool = False,
     ) -> None:
         self.path = path
         self.branch = branch
@@ -116,6 +138,8 @@ class Workspace:
             "GIT_COMMITTER_NAME": author.name,
             "GIT_COMMITTER_EMAIL": author.email,
         }
+        self._clock = clock
+        self._replaces_branch = replaces_branch
 
     @classmethod
     def open(
@@ -128,10 +152,16 @@ class Workspace:
         base_branch: str,
         credentials: GitCredentials | None = None,
         author: GitAuthor = GitAuthor(),
+        start_over: bool = False,
+        clock: CommitClock | None = None,
     ) -> Workspace:
         """The workspace `root/<key>` on `branch`: cloned from `clone_url` and branched from
         origin/<base_branch>, or, when it already is a clone of `clone_url`, fetched and checked
-        out where the branch got to (see `_start_point`). Anything else there is a `Conflict`."""
+        out where the branch got to (see `_start_point`). Anything else there is a `Conflict`.
+
+        `start_over` (replays and forks) ignores the remote branch: the branch goes on from its
+        local commits or starts from the base, and pushes replace the remote branch (with a
+        lease: only if nobody moved it since this clone last saw it)."""
         if not _KEY.fullmatch(key):
             raise ValueError(f"workspace key {key!r} is not a plain file name")
         _refuse_credentials_in(clone_url)
@@ -150,7 +180,7 @@ class Workspace:
         base = f"refs/remotes/origin/{base_branch}"
         if not _sha(path, base):
             raise NotFound(f"branch {base_branch!r} not found in {clone_url}", platform="git")
-        start = _start_point(path, branch, base)
+        start = _start_point(path, branch, base, ignore_remote=start_over)
         git("checkout", "--quiet", "--force", "--no-track", "-B", branch, start, cwd=path)
         git("clean", "--quiet", "-d", "--force", cwd=path)
         workspace = cls(
@@ -160,6 +190,8 @@ class Workspace:
             base_sha=git("merge-base", "HEAD", base, cwd=path).stdout.strip(),
             remote=remote,
             author=author,
+            clock=clock,
+            replaces_branch=start_over,
         )
         workspace.home.mkdir(parents=True, exist_ok=True)
         return workspace
@@ -189,8 +221,16 @@ class Workspace:
         git("add", "--all", cwd=self.path)
         if git("diff", "--cached", "--quiet", cwd=self.path, check=False).returncode == 0:
             return None
-        git("commit", "--quiet", "--message", message, cwd=self.path, env=self._identity)
+        dates = self._clock() if self._clock else None
+        pinned = {"GIT_AUTHOR_DATE": dates[0], "GIT_COMMITTER_DATE": dates[1]} if dates else {}
+        git("commit", "--quiet", "--message", message, cwd=self.path, env={**self._identity, **pinned})
         return self.head()
+
+    def commit_facts(self, sha: str) -> dict[str, str]:
+        """What makes a commit's sha besides its parent and message: its tree and its dates."""
+        shown = git("show", "--no-patch", "--date=raw", "--format=%T%n%ad%n%cd", sha, cwd=self.path)
+        tree, author_date, committer_date = shown.stdout.splitlines()
+        return {"tree": tree, "author_date": author_date, "committer_date": committer_date}
 
     def reset_to(self, sha: str) -> None:
         """Back to commit `sha`, untracked files removed (ignored ones and `.tamma/` stay)."""
@@ -198,8 +238,10 @@ class Workspace:
         git("clean", "--quiet", "-d", "--force", cwd=self.path)
 
     def push(self) -> None:
-        """Push HEAD to the branch on origin; never forced, so a branch that moved is a `Conflict`."""
-        self._remote.run("push", "--quiet", "origin", f"HEAD:refs/heads/{self.branch}", cwd=self.path)
+        """Push HEAD to the branch on origin; never forced, so a branch that moved is a `Conflict`
+        (a workspace that started over replaces the branch, if it is where the clone saw it)."""
+        lease = ("--force-with-lease",) if self._replaces_branch else ()
+        self._remote.run("push", "--quiet", *lease, "origin", f"HEAD:refs/heads/{self.branch}", cwd=self.path)
 
     def cleanup(self) -> None:
         if self.path.exists():
@@ -303,10 +345,10 @@ def _exclude_tool_files(path: Path) -> None:
         exclude.write_text("\n".join([*lines, *missing]) + "\n")
 
 
-def _start_point(path: Path, branch: str, base: str) -> str:
+def _start_point(path: Path, branch: str, base: str, *, ignore_remote: bool = False) -> str:
     """Where `branch` resumes: the local branch if it has commits the remote one lacks (kept, even
     if the remote moved: the push then says so), else the remote branch, else `base`."""
-    remote = _sha(path, f"refs/remotes/origin/{branch}")
+    remote = "" if ignore_remote else _sha(path, f"refs/remotes/origin/{branch}")
     local = _sha(path, f"refs/heads/{branch}")
     if local and not (remote and _is_ancestor(path, local, remote)):
         return local

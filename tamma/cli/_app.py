@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from tamma.cli import audit, config_cmd, db, demo, events, history, local, orchestrate, run, status
+from tamma.cli import audit, config_cmd, db, demo, events, history, local, orchestrate, replay, run, status
 
 app = typer.Typer(
     name="tamma",
@@ -32,6 +32,7 @@ app.command("sweep")(orchestrate.sweep)
 app.command("events")(events.list_events)
 app.command("history")(history.history)
 app.command("diff")(history.diff)
+app.command("replay")(replay.replay)
 app.add_typer(audit.app, name="audit")
 app.command("demo")(demo.demo)
 app.command("serve")(orchestrate.serve)

@@ -10,12 +10,13 @@ first request that differs from the recording. That is black-box replay.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from event_store import EventStore, NewEvent, Query
 from tamma import event_types
 from tamma.errors import ProviderError, ReplayDivergence
+from tamma.json_diff import first_difference
 from tamma.providers._models import Completed, Request, Response, StreamEvent, replay_stream
 from tamma.providers._protocol import Provider
 from tamma.redaction import Redactor
@@ -113,14 +114,31 @@ class RecordingProvider:
 
 
 class ReplayProvider:
-    """Answers from the recorded exchanges of the run tagged `run_tag`, in order."""
+    """Answers from the recorded exchanges of the run tagged `run_tag`, in order.
+
+    `until` keeps only the exchanges requested before that position, and `then` is the model
+    that answers after them: a fork replays the run up to its fork point and goes on live.
+    `normalize` is applied to both the recorded and the replayed request before they are
+    compared, for what legitimately differs between two runs (test timings, scratch paths).
+    """
 
     name = "replay"
 
-    def __init__(self, store: EventStore, run_tag: str, *, redactor: Redactor | None = None) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        run_tag: str,
+        *,
+        redactor: Redactor | None = None,
+        until: int | None = None,
+        then: Provider | None = None,
+        normalize: Callable[[Any], Any] = lambda value: value,
+    ) -> None:
         self._redact = redactor or Redactor()
-        self._exchanges = _recorded_exchanges(store, run_tag)
+        self._exchanges = _recorded_exchanges(store, run_tag, until)
         self._next = 0
+        self._then = then
+        self._normalize = normalize
 
     @property
     def remaining(self) -> int:
@@ -129,52 +147,36 @@ class ReplayProvider:
     def complete(self, request: Request) -> Response:
         index = self._next
         if index >= len(self._exchanges):
-            raise ReplayDivergence(index, f"the recording has only {len(self._exchanges)} requests")
+            if self._then is not None:
+                return self._then.complete(request)
+            raise ReplayDivergence(
+                f"the recording has only {len(self._exchanges)} requests", at=f"model request #{index + 1}"
+            )
         recorded_request, response = self._exchanges[index]
-        asked = self._redact.value(request.model_dump(mode="json"))
-        difference = _first_difference(recorded_request, asked, "request")
+        asked = self._normalize(self._redact.value(request.model_dump(mode="json")))
+        difference = first_difference(self._normalize(recorded_request), asked, "request")
         if difference:
-            raise ReplayDivergence(index, difference)
+            raise ReplayDivergence(
+                difference.describe("recorded", "replay asked"), at=f"model request #{index + 1}"
+            )
         self._next += 1
         return response
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
-        yield from replay_stream(self.complete(request))
+        if self._next >= len(self._exchanges) and self._then is not None:
+            yield from self._then.stream(request)
+        else:
+            yield from replay_stream(self.complete(request))
 
 
-def _recorded_exchanges(store: EventStore, run_tag: str) -> list[tuple[Any, Response]]:
+def _recorded_exchanges(store: EventStore, run_tag: str, until: int | None) -> list[tuple[Any, Response]]:
     requests: dict[str, Any] = {}
     exchanges = []
     query = Query.of(types=[REQUEST_STARTED, RESPONSE_RECEIVED], tags=[run_tag])
     for event in store.read(query):
         if event.type == REQUEST_STARTED:
-            requests[str(event.id)] = event.data["request"]
+            if until is None or event.position < until:
+                requests[str(event.id)] = event.data["request"]
         elif event.data["request_id"] in requests:
             exchanges.append((requests.pop(event.data["request_id"]), Response(**event.data["response"])))
     return exchanges
-
-
-def _first_difference(expected: Any, actual: Any, path: str) -> str | None:
-    """Where two JSON values first differ, as `path: recorded X, replay asked Y`."""
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        for key in sorted(expected.keys() | actual.keys()):
-            found = _first_difference(expected.get(key), actual.get(key), f"{path}.{key}")
-            if found:
-                return found
-        return None
-    if isinstance(expected, list) and isinstance(actual, list):
-        for i, (left, right) in enumerate(zip(expected, actual, strict=False)):
-            found = _first_difference(left, right, f"{path}[{i}]")
-            if found:
-                return found
-        if len(expected) != len(actual):
-            return f"{path}: recorded {len(expected)} items, replay asked {len(actual)}"
-        return None
-    if expected != actual:
-        return f"{path}: recorded {_short(expected)}, replay asked {_short(actual)}"
-    return None
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
