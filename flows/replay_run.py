@@ -15,13 +15,14 @@ issue over; the recorded run's events are left as they are.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
 
-from event_store import EventStore, Query
+from event_store import Event, EventStore, Query
 from flows.resolve_issue import resolve_run
 from tamma import event_types as et
 from tamma.agent.settings import AgentSettings
@@ -90,7 +91,8 @@ def _replay(settings: Settings, run_id: str, *, keep: bool) -> dict[str, Any]:
             )
             stopped = _run(ctx)
             replayed = list(replay_store.read(Query.of(tags=[f"run:{run_id}"])))
-    divergence = first_divergence(recording.events, replayed, normalizer, stopped=stopped)
+    recorded = _own_events(recording.events, run_id)
+    divergence = first_divergence(recorded, replayed, normalizer, stopped=stopped)
     if divergence is None and not keep:
         scratch.remove()
     report = _report(run_id, recording, replayed, divergence, started)
@@ -140,16 +142,19 @@ def _fork(
         )
         print(f"forking run {run_id} at position {position} as run {fork_id}")
         summary = resolve_run(ctx)
-        forked = [
-            event
-            for event in store.read(Query.of(tags=[f"run:{fork_id}"]))
-            if not (event.type == et.ISSUE_RELEASED and event.data.get("run_id") == run_id)
-        ]
-    prefix = recording.prefix
-    divergence = first_divergence(prefix, forked[: len(prefix)], normalizer)
+        forked = _own_events(store.read(Query.of(tags=[f"run:{fork_id}"])), fork_id)
+    prefix = _own_events(recording.prefix, run_id)
+    claimed = summary["outcome"] != "already-claimed"
+    divergence = first_divergence(prefix, forked[: len(prefix)], normalizer) if claimed else None
     summary |= {"forked_from": run_id, "position": position, "divergence": _divergence(divergence)}
     print(f"fork {fork_id}: {summary['outcome']}" + (f"\n{divergence}" if divergence else ""))
     return summary
+
+
+def _own_events(events: Iterable[Event], run_id: str) -> list[Event]:
+    """The run's events without a fork's takeover of another run's claim, which only a fork
+    writes and no replay can repeat (the scratch store has no claim to take over)."""
+    return [e for e in events if not (e.type == et.ISSUE_RELEASED and e.data.get("run_id") != run_id)]
 
 
 def _run(ctx: RunContext) -> str | None:

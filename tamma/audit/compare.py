@@ -36,7 +36,8 @@ _VOLATILE_TEXT = ((re.compile(r"\bin \d+(?:\.\d+)?s\b"), "in <duration>"),)
 @dataclass(frozen=True)
 class Normalizer:
     """Rewrites what legitimately differs between a run and its replay, in both of them:
-    `aliases` maps the replay's values (its scratch paths, its run id) to the recorded ones."""
+    `aliases` maps the replay's values (its scratch paths, its run id) to the recorded ones;
+    the longest is replaced first, so a path that contains a run id is rewritten as a whole."""
 
     aliases: tuple[tuple[str, str], ...] = field(default=())
 
@@ -50,7 +51,7 @@ class Normalizer:
         return value
 
     def text(self, text: str) -> str:
-        for replayed, recorded in self.aliases:
+        for replayed, recorded in sorted(self.aliases, key=lambda alias: -len(alias[0])):
             if replayed:
                 text = text.replace(replayed, recorded)
         for pattern, replacement in _VOLATILE_TEXT:

@@ -82,6 +82,11 @@ def replay(
 
 
 def _report_fork(result: dict[str, object]) -> None:
+    if result["outcome"] == "already-claimed":
+        typer.echo(
+            f"not forked: run {result['holder']} holds the issue now (fork that run instead)", err=True
+        )
+        raise typer.Exit(EXIT_DIVERGED)
     typer.echo(f"fork {result['run_id']} of {result['forked_from']}: {result['outcome']}")
     divergence = result.get("divergence")
     if isinstance(divergence, dict):
