@@ -26,9 +26,19 @@ SAFE_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ")
 
 
 def scrubbed_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment a confined command gets: PATH and locale, HOME=`home`, and `extra`."""
+    """The environment a confined command gets: PATH and locale, HOME=`home`, and `extra`.
+
+    No bytecode is written: Python trusts a `.pyc` whose source has the same size and mtime
+    second, so an edit of the same length made within a second of a test run (`a - b` to
+    `a + b`) would run the old code, and the check after a correct fix would fail."""
     environment = {name: os.environ[name] for name in SAFE_VARIABLES if name in os.environ}
-    return {**environment, "HOME": str(home), "TMPDIR": str(home), **(extra or {})}
+    return {
+        **environment,
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **(extra or {}),
+    }
 
 
 @dataclass(frozen=True)

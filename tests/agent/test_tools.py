@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -176,3 +177,21 @@ def test_undetectable_test_command_says_what_to_configure(tmp_path: Path) -> Non
     assert detect_lint_command(tmp_path) is None
     (tmp_path / "app.py").write_text("")
     assert detect_lint_command(tmp_path) == ("python", "-m", "ruff", "check")
+
+
+def test_a_same_length_edit_in_the_same_second_is_what_the_tests_run(tmp_path: Path) -> None:
+    """Python trusts a cached `.pyc` whose source kept its size and mtime second; test runs in
+    the workspace write no bytecode, so a quick `a - b` -> `a + b` fix is what runs next."""
+    root = tmp_path / "workspace"
+    root.mkdir()
+    source = root / "calc.py"
+    source.write_text("def add(a, b):\n    return a - b\n")
+    check = "import calc, sys; sys.exit(0 if calc.add(1, 2) == 3 else 1)"
+    policy = ToolPolicy(test_command=(sys.executable, "-c", check), command_timeout_s=30)
+    toolbox = Toolbox(root, policy, home=root / ".tamma" / "home")
+    assert not toolbox.run_tests().passed
+    stamp = source.stat().st_mtime_ns
+    toolbox.call("edit_file", {"path": "calc.py", "old_text": "a - b", "new_text": "a + b"})
+    os.utime(source, ns=(stamp, stamp))  # the same second, as a fast model's edit would be
+    assert toolbox.run_tests().passed
+    assert not list(root.rglob("*.pyc"))
