@@ -84,7 +84,7 @@ def deploy(
         str, typer.Option(help="The process work pool to create (if missing) and deploy to.")
     ] = WORK_POOL,
 ) -> None:
-    """Deploy prefect.yaml (resolve-issue, backlog-sweep) to the Prefect server."""
+    """Deploy prefect.yaml (resolve-issue, replay-run, backlog-sweep) to the Prefect server."""
     if not os.environ.get("PREFECT_API_URL"):
         raise TammaError("set PREFECT_API_URL to the Prefect server's API (e.g. http://prefect:4200/api)")
     root = checkout()

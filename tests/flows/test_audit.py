@@ -7,11 +7,12 @@ import io
 import json
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
-from event_store import EventStore, Query
+from event_store import AppendCondition, EventStore, NewEvent, Query
 from flows.resolve_issue import resolve_issue
 from tamma import event_types as et
 from tamma.audit.export import COLUMNS
@@ -202,3 +203,61 @@ def test_capture_is_complete_and_the_run_rebuilds_from_events_alone(recorded: Pa
     assert rebuilt.state.head_sha == pull.head_sha
     for path, content in rebuilt.files.items():
         assert git("show", f"{pull.head_sha}:{path}", cwd=world.platform.remote).stdout == content
+
+
+def test_time_travel_at_each_step_equals_what_the_run_had_then(
+    world: DemoWorld, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At every step and agent phase boundary the test looks at the world itself (the workspace
+    on disk, the remote branch, the platform's pull requests and comments) while the run is
+    still going; time travel to that position, from events alone, must show the same."""
+    run = "r-a0d17002"
+    seen: list[tuple[int, dict[str, object]]] = []
+
+    class LookingStore(EventStore):
+        def append(
+            self, events: NewEvent | Iterable[NewEvent], condition: AppendCondition | None = None
+        ) -> int:
+            batch = [events] if isinstance(events, NewEvent) else list(events)
+            position = super().append(batch, condition)
+            if batch[-1].type in (et.STEP_FINISHED, et.AGENT_PHASE_COMPLETED):
+                seen.append((position, _world_as_it_is(world, home, run)))
+            return position
+
+    monkeypatch.setattr("tasks._context.EventStore", LookingStore)
+    resolve_issue(world.issue_ref, run_id=run, auto_approve=True, script=str(world.script), ci_poll_s=0.1)
+
+    assert len(seen) >= 12
+    with EventStore(f"sqlite:///{home / 'events.db'}") as store:
+        for position, then in seen:
+            at = snapshot(store, run, position)
+            pull = at.state.pull_request
+            travelled = {
+                "files": at.files,
+                "pushed": at.state.head_sha,
+                "pull_request": pull["number"] if pull else None,
+                "comments": sorted(at.state.comments),
+            }
+            assert travelled == then, f"position {position}"
+
+
+def _world_as_it_is(world: DemoWorld, home: Path, run: str) -> dict[str, object]:
+    workspace = home / "workspaces" / "local-shop-1"
+    remote = world.platform.remote
+    branch = git("for-each-ref", "--format=%(refname:short)", "refs/heads/tamma/", cwd=remote).stdout.split()
+    files: dict[str, str] = {}
+    if workspace.exists():
+        base = git("rev-parse", "main", cwd=remote).stdout.strip()
+        changed = git("diff", "--name-only", base, cwd=workspace).stdout.split()
+        changed += git("ls-files", "--others", "--exclude-standard", cwd=workspace).stdout.split()
+        files = {path: (workspace / path).read_text() for path in changed}
+    pull = world.platform.find_pull_request(branch[0]) if branch else None
+    bodies = [comment.body for comment in world.platform.get_issue(1).comments]
+    return {
+        "files": files,
+        "pushed": git("rev-parse", branch[0], cwd=remote).stdout.strip() if branch else None,
+        "pull_request": pull.number if pull else None,
+        "comments": sorted(
+            p for p in ("plan", "questions", "escalation") if any(f"{run}-{p}" in b for b in bodies)
+        ),
+    }
