@@ -32,7 +32,9 @@ RUN = "r-bench0r1"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=3, help="in-process replays (default 3)")
     parser.add_argument("--markdown", type=Path, help="rewrite this file's replay section")
     args = parser.parse_args()

@@ -23,6 +23,10 @@ def post_once(ctx: RunContext, purpose: str, body: str) -> Comment | None:
     found = ctx.platform.find_comment(ctx.ref.number, key)
     comment = found or ctx.platform.add_comment(ctx.ref.number, f"{body}\n\n{key}")
     ctx.recorder.record(
-        event_types.COMMENT_POSTED, purpose=purpose, comment_id=comment.id, found_existing=found is not None
+        event_types.COMMENT_POSTED,
+        purpose=purpose,
+        comment_id=comment.id,
+        author=comment.author,
+        found_existing=found is not None,
     )
     return comment

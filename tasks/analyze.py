@@ -14,7 +14,7 @@ from typing import Any
 from tamma import event_types
 from tamma.agent.prompts import UNTRUSTED_ISSUE_RULE, quoted_issue
 from tamma.audit.run_state import run_state
-from tamma.platforms import marker
+from tamma.platforms import Comment, marker
 from tasks._comments import post_once
 from tasks._context import RunContext
 from tasks._model import ask_model, json_answer
@@ -60,19 +60,24 @@ def wait_for_clarification(ctx: RunContext, questions: list[str]) -> str | None:
     deadline = time.monotonic() + ctx.options.clarification_timeout_s
     asked = marker(f"{ctx.run_id}-questions")
     while time.monotonic() < deadline:
-        answer = _answer_after(ctx, asked)
-        if answer is not None:
-            ctx.recorder.record(event_types.CLARIFICATION_RECEIVED, actor="user", answer=answer)
+        replies = _replies_to(ctx, asked)
+        if replies:
+            answer = "\n\n".join(reply.body for reply in replies)
+            ctx.recorder.record(
+                event_types.CLARIFICATION_RECEIVED,
+                actor="user",
+                answer=answer,
+                replies=[{"id": c.id, "author": c.author, "body": c.body} for c in replies],
+            )
             return answer
         time.sleep(ctx.options.clarification_poll_s)
     return None
 
 
-def _answer_after(ctx: RunContext, asked: str) -> str | None:
-    """The comments after Tamma's questions, from anyone but Tamma, joined."""
+def _replies_to(ctx: RunContext, asked: str) -> list[Comment]:
+    """The comments after Tamma's questions, from anyone but Tamma."""
     comments = ctx.issue().comments
     index = next((i for i, c in enumerate(comments) if asked in c.body), None)
     if index is None:
-        return None
-    replies = [c.body for c in comments[index + 1 :] if "<!-- tamma:" not in c.body]
-    return "\n\n".join(replies) if replies else None
+        return []
+    return [c for c in comments[index + 1 :] if "<!-- tamma:" not in c.body]

@@ -94,12 +94,9 @@ def first_divergence(
             _comparable(expected, normalizer), _comparable(actual, normalizer), expected.type
         )
         if difference is not None:
+            recorded_text, replayed_text = _excerpts(difference.expected, difference.actual)
             return Divergence(
-                expected.position,
-                expected.type,
-                f"{difference.path} differs",
-                _short(difference.expected),
-                _short(difference.actual),
+                expected.position, expected.type, f"{difference.path} differs", recorded_text, replayed_text
             )
     if len(replayed) < len(recorded):
         missing = recorded[len(replayed)]
@@ -130,7 +127,17 @@ def _without_timings(value: Any) -> Any:
     return value
 
 
-def _short(value: Any, limit: int = 200) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    text = text.replace("\n", "\\n")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _excerpts(expected: Any, actual: Any, limit: int = 200) -> tuple[str, str]:
+    """Both values as one line each; two long texts are shown from a little before the first
+    character where they differ, which is what a reader looks for."""
+    left, right = (v if isinstance(v, str) else repr(v) for v in (expected, actual))
+    same = next(
+        (i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b), min(len(left), len(right))
+    )
+    start = max(0, same - limit // 4) if max(len(left), len(right)) > limit else 0
+    return _window(left, start, limit), _window(right, start, limit)
+
+
+def _window(text: str, start: int, limit: int) -> str:
+    shown = text[start : start + limit].replace("\n", "\\n")
+    return ("…" if start else "") + shown + ("…" if start + limit < len(text) else "")

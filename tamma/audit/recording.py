@@ -102,9 +102,12 @@ class Recording:
         return event.data if event else None
 
     @property
-    def clarification(self) -> str | None:
+    def clarification(self) -> tuple[Comment, ...]:
+        """The replies to the run's questions, as the run read them from the issue."""
         event = self.first(et.CLARIFICATION_RECEIVED)
-        return event.data["answer"] if event else None
+        if event is None:
+            return ()
+        return tuple(Comment(**reply) for reply in event.data.get("replies", ()))
 
     # -- answers, in the order the run got them ---------------------------------------------------
 

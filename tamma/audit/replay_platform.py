@@ -73,11 +73,13 @@ class ReplayPlatform:
         recorded = self._take(et.COMMENT_POSTED, f"posted a comment: {body[:80]!r}")
         if recorded is None:
             return self._live_platform().add_comment(number, body)
-        comment = Comment(id=str(recorded.data["comment_id"]), author="tamma", body=body)
+        comment = Comment(
+            id=str(recorded.data["comment_id"]), author=recorded.data.get("author", "tamma"), body=body
+        )
         self._add_to_issue(comment)
-        answer = self._recording.clarification
-        if answer is not None and _QUESTIONS_MARKER.search(body):
-            self._add_to_issue(Comment(id=f"{comment.id}-answer", author=self._issue.author, body=answer))
+        if _QUESTIONS_MARKER.search(body):
+            for reply in self._recording.clarification:
+                self._add_to_issue(reply)
         return comment
 
     def find_comment(self, number: int, marker: str) -> Comment | None:

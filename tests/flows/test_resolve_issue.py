@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from event_store import Event, EventStore, Query
+from flows.replay_run import replay_run
 from flows.resolve_issue import resolve_issue
 from tamma import event_types as et
 from tamma.cli._decisions import answer
@@ -59,6 +60,11 @@ def scripted(home: Path, responses: list[Response]) -> str:
     return str(save_script(responses, home / "custom-session.json"))
 
 
+def assert_replays_identically(run_id: str) -> None:
+    report = replay_run(run_id)
+    assert report["identical"], report["divergence"]["text"]
+
+
 def when_recorded(home: Path, event_type: str, action: Callable[[Event], None]) -> threading.Thread:
     """Run `action` on a thread as soon as the run records `event_type` (as a person would)."""
 
@@ -91,6 +97,7 @@ def test_a_rejected_plan_stops_the_run_and_releases_the_issue(world: DemoWorld, 
     assert et.APPROVAL_REJECTED in kinds
     assert et.ISSUE_RELEASED in kinds
     assert et.AGENT_PHASE_STARTED not in kinds
+    assert_replays_identically(RUN)  # the recorded rejection answers the replay's request
 
 
 def test_an_edited_plan_is_the_one_implemented(world: DemoWorld, home: Path) -> None:
@@ -114,6 +121,7 @@ def test_an_edited_plan_is_the_one_implemented(world: DemoWorld, home: Path) -> 
     pull = world.platform.find_pull_request(result["pull_request"]["head"])
     assert pull is not None
     assert edited in pull.body
+    assert_replays_identically(RUN)  # the recorded edit reaches the replayed agent
 
 
 def test_an_ambiguous_issue_gets_questions_and_the_answer_reaches_the_plan(
@@ -146,6 +154,7 @@ def test_an_ambiguous_issue_gets_questions_and_the_answer_reaches_the_plan(
         plan_request = list(store.read(Query.of(types=[et.AI_REQUEST_STARTED], tags=[f"run:{RUN}"])))[1]
     assert received.data["answer"] == "Euros; refunds are negative."
     assert "Euros; refunds are negative." in json.dumps(plan_request.data["request"])
+    assert_replays_identically(RUN)  # the recorded answer follows the replayed questions
 
 
 def test_three_failed_ci_repairs_escalate_to_a_human(world: DemoWorld, home: Path) -> None:
@@ -162,6 +171,7 @@ def test_three_failed_ci_repairs_escalate_to_a_human(world: DemoWorld, home: Pat
     )
     assert result["outcome"] == "escalated"
     assert "3 repair attempts" in result["escalated"]
+    assert_replays_identically(RUN)  # three repairs, their CI runs, the label and the comment
     issue = world.platform.get_issue(1)
     assert "needs-human-review" in issue.labels
     assert sum("needs a human" in c.body for c in issue.comments) == 1
