@@ -74,7 +74,11 @@ def _replay(settings: Settings, run_id: str, *, keep: bool) -> dict[str, Any]:
         recording = Recording.load(store, run_id)
         scratch = Scratch.create(settings.home, run_id)
         redactor = Redactor(configured_secrets(settings))
-        origin, normalizer = _origin_and_normalizer(recording, scratch, settings)
+        try:
+            origin, normalizer = _origin_and_normalizer(recording, scratch, settings)
+        except BaseException:
+            scratch.remove()
+            raise
         with EventStore(scratch.store_url) as replay_store:
             recorder = Recorder(replay_store, [f"run:{run_id}", recording.ref.tag], redactor=redactor)
             model = ReplayProvider(store, f"run:{run_id}", redactor=redactor, normalize=normalizer.value)
