@@ -17,6 +17,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from flows._approval import decide
+from tamma.agent.settings import AgentBackendName
 from tamma.audit.run_state import run_state
 from tasks._context import MergePolicy, RunContext, RunOptions, new_run_id, open_run
 from tasks.analyze import analyze_issue, wait_for_clarification
@@ -48,11 +49,13 @@ def resolve_issue(
     clarification_timeout_s: int = 86_400,
     clarification_poll_s: float = 60.0,
     script: str | None = None,
+    agent: AgentBackendName | None = None,
 ) -> dict[str, Any]:
     """Resolve `issue_ref` (github:owner/repo#12, gitlab:group/project#3, local:name#1).
 
     `run_id` continues an earlier run of this issue; `auto_approve` and `merge_policy`
-    (stop | approve | auto) decide what needs a human; `script` runs a saved scripted model.
+    (stop | approve | auto) decide what needs a human; `script` runs a saved scripted model;
+    `agent` (builtin | claude-code) chooses who writes the code, else `agent.backend` decides.
     """
     options = RunOptions(
         auto_approve=auto_approve,
@@ -64,6 +67,7 @@ def resolve_issue(
         clarification_timeout_s=clarification_timeout_s,
         clarification_poll_s=clarification_poll_s,
         script=script,
+        agent=agent,
     )
     ctx = open_run(issue_ref, options, run_id or new_run_id())
     try:

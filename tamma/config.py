@@ -78,7 +78,12 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Settings from every source, with `overrides` (e.g. CLI options) winning; None is ignored."""
     try:
-        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+        settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
+        backend = os.environ.get("TAMMA_AGENT_BACKEND")
+        if backend:
+            agent = AgentSettings.model_validate({**settings.agent.model_dump(), "backend": backend})
+            settings = settings.model_copy(update={"agent": agent})
+        return settings
     except yaml.YAMLError as exc:
         raise ConfigError(f"configuration file is not valid YAML: {exc}") from None
     except ValidationError as exc:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from event_store import Query
 from tamma import event_types
 from tamma.agent._detect import detect_lint_command, detect_test_command
+from tamma.agent.backend import AgentBackend
 from tamma.agent.budget import BudgetGuard, Spend
+from tamma.agent.claude_code import ClaudeCodeBackend, ModelAccess
 from tamma.agent.loop import LoopSettings, ToolUseLoop
 from tamma.agent.tools import Toolbox, ToolPolicy
 from tamma.agent.workspace import (
@@ -23,8 +25,10 @@ from tamma.agent.workspace import (
     workspace_key,
     workspaces_dir,
 )
+from tamma.errors import ConfigError
 from tamma.platforms import Issue
 from tamma.providers import PriceTable
+from tamma.providers._settings import api_key_for
 from tasks._context import RunContext
 
 __all__ = ["AgentKit", "open_agent"]
@@ -34,7 +38,7 @@ __all__ = ["AgentKit", "open_agent"]
 class AgentKit:
     workspace: Workspace
     toolbox: Toolbox
-    loop: ToolUseLoop
+    loop: AgentBackend
     lint_command: tuple[str, ...] | None
 
 
@@ -69,16 +73,48 @@ def open_agent(ctx: RunContext, issue: Issue) -> AgentKit:
     )
     toolbox = Toolbox(workspace.path, policy, home=workspace.home)
     guard = BudgetGuard(settings.budget, PriceTable(ctx.settings.prices), spent=_spent_so_far(ctx))
-    loop = ToolUseLoop(
-        ctx.provider,
+    backend = _backend(ctx, toolbox, guard, workspace)
+    lint = settings.lint_command or detect_lint_command(workspace.path)
+    return AgentKit(workspace, toolbox, backend, lint)
+
+
+def _backend(ctx: RunContext, toolbox: Toolbox, guard: BudgetGuard, workspace: Workspace) -> AgentBackend:
+    """The run's choice (`tamma run --agent`), else the configured one (`agent.backend`)."""
+    if (ctx.options.agent or ctx.settings.agent.backend) == "builtin":
+        return ToolUseLoop(
+            ctx.provider,
+            toolbox,
+            guard,
+            ctx.recorder,
+            fingerprint=workspace.tree_fingerprint,
+            settings=LoopSettings(),
+        )
+    return ClaudeCodeBackend(
         toolbox,
         guard,
         ctx.recorder,
-        fingerprint=workspace.tree_fingerprint,
-        settings=LoopSettings(),
+        settings=ctx.settings.agent.claude_code,
+        access=_model_access(ctx),
+        home=ctx.settings.home / "claude-code" / workspace_key(ctx.ref),
+        prices=PriceTable(ctx.settings.prices),
+        sessions=_sessions_so_far(ctx),
     )
-    lint = settings.lint_command or detect_lint_command(workspace.path)
-    return AgentKit(workspace, toolbox, loop, lint)
+
+
+def _model_access(ctx: RunContext) -> ModelAccess:
+    for provider in ctx.settings.providers:
+        key = api_key_for(provider) if provider.kind == "anthropic" else None
+        if key:
+            return ModelAccess(api_key=key, base_url=provider.base_url)
+    raise ConfigError(
+        "the claude-code agent backend needs an Anthropic API key: set ANTHROPIC_API_KEY "
+        "(or the api_key_env of an anthropic provider in tamma.yaml)"
+    )
+
+
+def _sessions_so_far(ctx: RunContext) -> dict[str, str]:
+    started = Query.of(types=[event_types.AGENT_SESSION_STARTED], tags=[ctx.run_tag])
+    return {event.data["phase"]: event.data["session_id"] for event in ctx.store.read(started)}
 
 
 def _credentials(ctx: RunContext) -> GitCredentials | None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from event_store import EventStore, Query
 from tamma import event_types
+from tamma.agent.settings import AgentBackendName
 from tamma.agent.workspace import CommitClock
 from tamma.audit.recording import RecordedDecision
 from tamma.config import Settings, load_settings
@@ -58,6 +59,8 @@ class RunOptions(BaseModel):
     ci_poll_s: float = Field(default=30.0, gt=0)
     ci_timeout_s: float = Field(default=3_600.0, gt=0)
     max_ci_fixes: int = Field(default=3, ge=0)
+    agent: AgentBackendName | None = None
+    """Who writes the code in this run (builtin, claude-code); None: the configured `agent.backend`."""
     script: str | None = None
     """A saved model script (`save_script`): the run uses a scripted model instead of the configured one."""
 

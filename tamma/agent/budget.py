@@ -91,10 +91,28 @@ class BudgetGuard:
 
     def after_call(self, response: Response) -> None:
         usage = response.usage
+        self.add(usage.total_input_tokens + usage.output_tokens, response.cost_usd)
+
+    def add(self, tokens: int, cost_usd: float) -> None:
+        """One model turn's real spend (a backend that makes its own calls reports them here)."""
         self.spent.turns += 1
-        self.spent.tokens += usage.total_input_tokens + usage.output_tokens
-        self.spent.cost_usd = round(self.spent.cost_usd + response.cost_usd, 8)
+        self.spent.tokens += tokens
+        self.spent.cost_usd = round(self.spent.cost_usd + cost_usd, 8)
         self.spent.wall_s = self._clock() - self._started
+
+    def reached(self) -> BudgetExceeded | None:
+        """The cap already reached, if any: a backend that cannot be asked before each call (its
+        own CLI makes them) is stopped as soon as this says so."""
+        self.spent.wall_s = self._clock() - self._started
+        for limit, used, cap in (
+            ("turns", self.spent.turns, self.budget.max_turns),
+            ("tokens", self.spent.tokens, self.budget.max_tokens),
+            ("cost_usd", self.spent.cost_usd, self.budget.max_cost_usd),
+            ("wall_s", self.spent.wall_s, self.budget.max_wall_s),
+        ):
+            if used >= cap:
+                return BudgetExceeded(limit, used, 0, cap)
+        return None
 
 
 def _number(value: float) -> str:

@@ -36,7 +36,8 @@ from tamma.sandbox import CommandResult
 
 __all__ = ["LoopSettings", "PhaseOutcome", "StopReason", "ToolUseLoop", "with_user_text"]
 
-StopReason = Literal["finished", "budget", "repeated_call", "no_progress"]
+StopReason = Literal["finished", "budget", "repeated_call", "no_progress", "failed"]
+"""`failed`: the backend itself could not go on (Claude Code's API errors, its turn limit)."""
 RECORDED_OUTPUT_CHARS = 8_000
 RECORDED_FILE_BYTES = 200_000
 NUDGE = "Continue by calling the tools; call finish(summary) when this phase is done."
@@ -86,6 +87,10 @@ class _Progress:
 
 
 class ToolUseLoop:
+    """Tamma's own backend: the model calls Tamma's tools, one request at a time."""
+
+    name = "builtin"
+
     def __init__(
         self,
         provider: Provider,

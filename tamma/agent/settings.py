@@ -8,15 +8,22 @@
       attempts_per_phase: 3
       author: {name: Tamma, email: tamma@localhost}
       budget: {max_turns: 60, max_tokens: 2000000, max_cost_usd: 5.0, max_wall_s: 3600}
+      backend: builtin                         # or claude-code (TAMMA_AGENT_BACKEND, tamma run --agent)
+      claude_code: {model: claude-sonnet-4-5, max_turns: 30, cli_path: null}
 
 Only configuration sets these; nothing an issue or the model says changes them.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["AgentSettings", "AuthorSettings", "Budget"]
+__all__ = ["AgentBackendName", "AgentSettings", "AuthorSettings", "Budget", "ClaudeCodeSettings"]
+
+AgentBackendName = Literal["builtin", "claude-code"]
 
 
 class Budget(BaseModel):
@@ -37,6 +44,20 @@ class AuthorSettings(BaseModel):
     email: str = "tamma@localhost"
 
 
+class ClaudeCodeSettings(BaseModel):
+    """The Claude Code backend (`pip install 'tamma[claude-code]'`). Its shell commands are the
+    agent's own `allowed_commands` and test command; its budget is the agent's `budget`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str | None = None
+    """None: Claude Code's default model."""
+    max_turns: int = Field(default=30, ge=1)
+    """Per phase; the run's `budget.max_turns` caps all phases together as well."""
+    cli_path: Path | None = None
+    """None: the CLI bundled with claude-agent-sdk."""
+
+
 class AgentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -47,3 +68,6 @@ class AgentSettings(BaseModel):
     attempts_per_phase: int = Field(default=3, ge=1)
     author: AuthorSettings = Field(default_factory=AuthorSettings)
     budget: Budget = Field(default_factory=Budget)
+    backend: AgentBackendName = "builtin"
+    """Who writes the code: Tamma's own tool loop, or Claude Code under Tamma's policy."""
+    claude_code: ClaudeCodeSettings = Field(default_factory=ClaudeCodeSettings)

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from tamma import event_types
+from tamma.agent.backend import AgentBackend
 from tamma.agent.budget import Spend
 from tamma.agent.loop import (
     PhaseOutcome,
     StopReason,
-    ToolUseLoop,
     record_command,
     record_commit,
     with_user_text,
@@ -87,7 +87,7 @@ class TestFirstAgent:
 
     def __init__(
         self,
-        loop: ToolUseLoop,
+        loop: AgentBackend,
         workspace: Workspace,
         recorder: Recorder,
         *,

@@ -50,6 +50,12 @@ class Recording:
         for needed in (et.RUN_STARTED, et.ISSUE_SELECTED):
             if recording.first(needed) is None:
                 raise RunNotRecorded(f"run {run_id} has no {needed} event: it never claimed its issue")
+        backend = recording.options.get("agent") or (recording.agent_settings or {}).get("backend", "builtin")
+        if backend != "builtin":
+            raise RunNotRecorded(
+                f"run {run_id} had its code written by the {backend} backend, whose model calls a replay "
+                "cannot answer; black-box replay covers runs of the builtin agent"
+            )
         if until is not None and not events[0].position < until <= events[-1].position:
             raise RunNotRecorded(
                 f"position {until} is outside run {run_id} "

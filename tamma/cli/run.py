@@ -47,6 +47,14 @@ def run(
     ci_poll_s: Annotated[
         float, typer.Option("--ci-poll", min=0.1, help="Seconds between CI status checks.")
     ] = 30.0,
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            "--agent",
+            help="Who writes the code: builtin (Tamma's tool loop) or claude-code "
+            "(needs pip install 'tamma[claude-code]'). Default: agent.backend in tamma.yaml.",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Resolve one issue: analyze, plan, approve, implement test-first, open a PR, watch CI.
@@ -67,6 +75,8 @@ def run(
 
     if merge_policy not in ("stop", "approve", "auto"):
         raise typer.BadParameter("use stop, approve or auto", param_hint="--merge")
+    if agent not in (None, "builtin", "claude-code"):
+        raise typer.BadParameter("use builtin or claude-code", param_hint="--agent")
     ref = IssueRef.parse(issue_ref)
     settings = load_settings(database_url=database_url)
     console = Console(highlight=False)
@@ -80,6 +90,7 @@ def run(
         "merge_policy": merge_policy,
         "script": str(script.resolve()) if script else None,
         "ci_poll_s": ci_poll_s,
+        "agent": agent,
     }
     interactive = sys.stdin.isatty() and not auto_approve
     result = run_in_foreground(console, settings.event_store_url, run_id, parameters, interactive=interactive)

@@ -6,7 +6,8 @@ timeouts and error mapping run exactly as they would against the real API.
 
 Why a FIFO script: a test states the replies it expects to be asked for, in order, and then
 reads back every request the client made. Nothing is guessed: a request the test did not script
-gets a 500 that says so (and is listed in `unscripted`) instead of hanging the test.
+gets a 500 that says so (and is listed in `unscripted`) instead of hanging the test. A client's
+housekeeping (probes, session titles) need not be scripted: an `aside` responder answers it.
 
 Replies are plain values (`JsonReply`, `TextReply`, `SSEReply`, `Disconnect`), a `delayed(...)`
 wrapper, or a callable that builds one of those from the `RecordedRequest` (how the API fakes
@@ -162,6 +163,8 @@ class FakeServer:
         self._thread: threading.Thread | None = None
         self.default_reply: ScriptEntry | None = None
         """Answered whenever the script is empty (e.g. a benchmark's thousands of calls); None = 500."""
+        self.aside: Callable[[RecordedRequest], ScriptEntry | None] | None = None
+        """Asked first about every request; what it answers bypasses routes and script (None = no)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -215,12 +218,12 @@ class FakeServer:
             self._script.extend(entries)
 
     def reset(self) -> None:
-        """Forget script, log and default; drop connections still waiting out an old delay."""
+        """Forget script, log, default and aside; drop connections still waiting out an old delay."""
         with self._lock:
             self._script.clear()
             self._requests.clear()
             self._unscripted.clear()
-            self.default_reply = None
+            self.default_reply = self.aside = None
             self._cancel.set()
             self._cancel = threading.Event()
 
@@ -275,14 +278,16 @@ class FakeServer:
         with self._lock:
             self._requests.append(request)
             cancel = self._cancel
-            if not self._serves(request):
+            try:
+                entry = self.aside(request) if self.aside is not None else None
+            except Exception as exc:  # like a failing responder below: a 500, not a hung client
+                return self._error(500, f"{type(self).__name__}: the aside responder failed: {exc!r}"), cancel
+            if entry is None and not self._serves(request):
                 served = ", ".join(f"{m} {p}" for m, p in sorted(self.routes))
                 message = f"{type(self).__name__} serves {served}, not {request.method} {request.path}"
                 return self._error(404, message), cancel
-            if self._script:
-                entry: ScriptEntry | None = self._script.popleft()
-            else:
-                entry = self._fallback(request)
+            if entry is None:
+                entry = self._script.popleft() if self._script else self._fallback(request)
             if entry is None:
                 self._unscripted.append(request)
                 message = (
@@ -335,19 +340,16 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the client gave up (timeout) or reset the connection
             self.close_connection = True
 
-    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
+    do_GET = do_HEAD = do_PUT = do_PATCH = do_DELETE = do_POST
 
     def _write(self, reply: WireReply, cancel: threading.Event) -> None:
         if (reply.delay and cancel.wait(reply.delay)) or isinstance(reply, Disconnect):
             self.close_connection = True
             return
         if isinstance(reply, JsonReply):
-            payload = json.dumps(reply.body).encode()
-            self._head(reply.status, {"content-type": "application/json", **reply.headers})
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-            return
+            reply = TextReply(
+                json.dumps(reply.body), reply.status, reply.headers, content_type="application/json"
+            )
         if isinstance(reply, TextReply):
             self._write_text(reply)
             return
@@ -371,7 +373,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.send_header("content-length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":  # a HEAD answer announces the body's length but never sends it
+            self.wfile.write(payload)
 
     def _head(self, status: int, headers: Mapping[str, str]) -> None:
         self.send_response(status)

@@ -9,6 +9,7 @@ a test can check that both paths assemble the same message.
 
 `FakeAnthropic.auto_cache_usage` models prompt caching from the request's `cache_control`
 markers (see `PromptCache`) so the benchmark can measure the share of input served from cache.
+`tests.fakes.claude_code` makes the same server the model behind the Claude Code CLI.
 """
 
 from __future__ import annotations
