@@ -238,6 +238,7 @@ class _Session:
         self._calls: dict[str, tuple[str, dict[str, Any]]] = {}
         self._refused: set[str] = set()
         self._responses: set[str] = set()
+        self._pending: dict[str, Any] | None = None
         self._files: list[str] = []
         self._budget_stop: str | None = None
         self._text = ""
@@ -259,28 +260,49 @@ class _Session:
         return why
 
     def answered(self, message: AssistantMessage) -> Exception | None:
-        """Record the message; the budget cap it reached, if any."""
+        """Take one streamed assistant message (an API response may come as several, one per
+        content block); the budget cap reached, if any, so the session can be interrupted."""
         from claude_agent_sdk import TextBlock as SdkText
         from claude_agent_sdk import ToolUseBlock
 
-        content: list[dict[str, Any]] = []
+        key = message.message_id or f"message-{len(self._responses)}"
+        if self._pending is not None and self._pending["id"] != key:
+            self.flush()
+        if self._pending is None:
+            usage, cost = self._usage(message)
+            self._responses.add(key)
+            self._pending = {"id": key, "message": message, "content": [], "usage": usage, "cost": cost}
         for block in message.content:
             if isinstance(block, SdkText):
-                content.append({"type": "text", "text": block.text})
+                self._pending["content"].append({"type": "text", "text": block.text})
                 self._text = block.text
             elif isinstance(block, ToolUseBlock):
-                content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input})
+                self._pending["content"].append(
+                    {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+                )
                 self._calls[block.id] = (block.name, block.input)
-        usage, cost = self._usage(message)
+        reached = self.backend.guard.reached()
+        if reached is not None and self._budget_stop is None:
+            self._budget_stop = str(reached)
+            self.flush()
+            self.backend._stopped_by_budget(self.phase, reached)
+        return reached
+
+    def flush(self) -> None:
+        """Record the response taken so far as one AI.RESPONSE.RECEIVED and its tool calls."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        message, content = pending["message"], pending["content"]
         self.recorder.record(
             event_types.AI_RESPONSE_RECEIVED,
             actor="model",
             provider="claude-code",
             model=message.model,
             phase=self.phase,
-            response={"id": message.message_id, "content": content, "stop_reason": message.stop_reason},
-            usage=usage.model_dump(),
-            cost_usd=cost,
+            response={"id": pending["id"], "content": content, "stop_reason": message.stop_reason},
+            usage=pending["usage"].model_dump(),
+            cost_usd=pending["cost"],
             error=message.error,
         )
         for call in (entry for entry in content if entry["type"] == "tool_use"):
@@ -291,14 +313,9 @@ class _Session:
                 tool=call["name"],
                 input=call["input"],
             )
-        reached = self.backend.guard.reached()
-        if reached is not None and self._budget_stop is None:
-            self._budget_stop = str(reached)
-            self.backend._stopped_by_budget(self.phase, reached)
-        return reached
 
     def _usage(self, message: AssistantMessage) -> tuple[Usage, float]:
-        """Each API response counts once toward the budget, however many messages it streams as."""
+        """The response's usage and cost, added to the run's budget (once per response)."""
         raw = message.usage or {}
         usage = Usage(
             input_tokens=int(raw.get("input_tokens", 0)),
@@ -307,15 +324,13 @@ class _Session:
             cache_write_tokens=int(raw.get("cache_creation_input_tokens", 0)),
         )
         cost = self.backend.prices.cost(message.model, usage)
-        key = message.message_id or str(id(message))
-        if key not in self._responses:
-            self._responses.add(key)
-            self.backend.guard.add(usage.total_input_tokens + usage.output_tokens, cost)
+        self.backend.guard.add(usage.total_input_tokens + usage.output_tokens, cost)
         return usage, cost
 
     def tool_results(self, message: UserMessage) -> None:
         from claude_agent_sdk import ToolResultBlock
 
+        self.flush()
         if isinstance(message.content, str):
             return
         for block in message.content:
@@ -344,6 +359,7 @@ class _Session:
         record_file_written(self.recorder, self.backend.toolbox, relative, phase=self.phase)
 
     def finished(self, result: ResultMessage) -> PhaseOutcome:
+        self.flush()
         self.recorder.record(
             event_types.AGENT_SESSION_FINISHED,
             phase=self.phase,
