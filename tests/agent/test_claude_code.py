@@ -3,6 +3,7 @@ Anthropic API, under Tamma's policy, budget and recording."""
 
 from __future__ import annotations
 
+import json
 import stat
 import sys
 from collections.abc import Iterator
@@ -200,3 +201,32 @@ def test_an_unanswerable_api_ends_the_phase_as_failed(
     outcome = backend_for(workspace, store, fake_anthropic).run("fix", "Fix it.", [Message.user("Go.")])
     assert outcome.stop == "failed"
     assert "Claude Code stopped" in outcome.reason
+
+
+def test_a_phase_run_again_resumes_its_session(
+    workspace: Path, store: EventStore, fake_anthropic: FakeAnthropic
+) -> None:
+    calc = str(workspace / "calc.py")
+    fake_anthropic.enqueue(
+        cc.read(calc),
+        cc.answer("I looked; the fix is next."),
+        cc.edit(calc, "return a - b", "return a + b"),  # the second attempt, same session
+        cc.answer("Fixed."),
+    )
+    first = backend_for(workspace, store, fake_anthropic)
+    first.run("fix", "Fix it.", [Message.user("Go.")])
+    # A retried step builds a new backend from the run's events: the session ids recorded so far.
+    sessions = {e.data["phase"]: e.data["session_id"] for e in recorded(store, et.AGENT_SESSION_STARTED)}
+    again = backend_for(workspace, store, fake_anthropic)
+    again.sessions.update(sessions)
+
+    outcome = again.run("fix", "Fix it.", [Message.user("The tests still fail; fix calc.py.")])
+
+    assert outcome.finished
+    started = recorded(store, et.AGENT_SESSION_STARTED)
+    assert [s.data["resumed"] for s in started] == [False, True]
+    assert started[0].data["session_id"] == started[1].data["session_id"]
+    resumed_turn = cc.agent_requests(fake_anthropic)[2]
+    conversation = json.dumps(resumed_turn.json["messages"])
+    assert "I looked; the fix is next." in conversation  # the earlier turns came along
+    assert "The tests still fail" in conversation
