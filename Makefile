@@ -30,6 +30,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/providers.py --markdown docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/orchestration.py --markdown docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/replay.py --markdown docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/agents.py --markdown docs/BENCHMARKS.md
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .

@@ -34,3 +34,22 @@ def test_defaults_and_typos(project: Path) -> None:
     (project / "tamma.yaml").write_text("agent:\n  budget: {max_cost: 1}\n")
     with pytest.raises(ConfigError, match=r"agent\.budget\.max_cost"):
         load_settings()
+
+
+def test_the_backend_from_yaml_and_the_environment(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "tamma.yaml").write_text(
+        "agent:\n  backend: claude-code\n  claude_code: {model: claude-sonnet-4-6}\n"
+    )
+    agent = load_settings().agent
+    assert (agent.backend, agent.claude_code.model, agent.claude_code.max_turns) == (
+        "claude-code",
+        "claude-sonnet-4-6",
+        30,
+    )
+
+    monkeypatch.setenv("TAMMA_AGENT_BACKEND", "builtin")
+    assert load_settings().agent.backend == "builtin"  # the environment wins over the file
+
+    monkeypatch.setenv("TAMMA_AGENT_BACKEND", "codex")
+    with pytest.raises(ConfigError, match="backend"):
+        load_settings()

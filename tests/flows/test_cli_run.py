@@ -100,3 +100,10 @@ def test_config_show_never_prints_a_secret(home: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "github token: set" in result.stdout
     assert token not in result.stdout
+
+
+def test_an_unknown_agent_backend_is_refused_before_anything_runs(home: Path) -> None:
+    refused = tamma(home, "run", "local:shop#1", "--agent", "codex")
+    assert refused.returncode == 2
+    assert "use builtin or claude-code" in refused.stderr
+    assert not (home / "events.db").exists()
