@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tamma import event_types
 from tamma.agent._claude_policy import CLAUDE_CODE_TOOLS, refusal
-from tamma.agent.budget import BudgetGuard
+from tamma.agent.budget import BudgetExceeded, BudgetGuard
 from tamma.agent.loop import PhaseOutcome, StopReason, record_file_written
 from tamma.agent.settings import ClaudeCodeSettings
 from tamma.agent.tools import Toolbox
@@ -131,7 +131,7 @@ class ClaudeCodeBackend:
             ) from None
         reached = self.guard.reached()
         if reached is not None:
-            return self._stopped_by_budget(phase, reached)
+            return self.stopped_by_budget(phase, reached)
         session = _Session(phase, self)
         scratch = Path(tempfile.mkdtemp(prefix="tamma-cc-"))  # short: the CLI's socket path has a limit
         try:
@@ -220,9 +220,16 @@ class ClaudeCodeBackend:
             "TMPDIR": str(scratch),
         }
 
-    def _stopped_by_budget(self, phase: str, reached: Exception) -> PhaseOutcome:
+    def stopped_by_budget(self, phase: str, reached: BudgetExceeded) -> PhaseOutcome:
+        """Record the cap reached (as the built-in loop does) and the phase's outcome."""
         self.recorder.record(
-            event_types.BUDGET_EXCEEDED, phase=phase, limit=str(reached), spent=vars(self.guard.spent)
+            event_types.BUDGET_EXCEEDED,
+            phase=phase,
+            limit=reached.limit,
+            used=reached.used,
+            next_call=reached.next_call,
+            cap=reached.cap,
+            spent=vars(self.guard.spent),
         )
         return PhaseOutcome(phase, "budget", str(reached))
 
@@ -259,7 +266,7 @@ class _Session:
             self._refused.add(call_id)
         return why
 
-    def answered(self, message: AssistantMessage) -> Exception | None:
+    def answered(self, message: AssistantMessage) -> BudgetExceeded | None:
         """Take one streamed assistant message (an API response may come as several, one per
         content block); the budget cap reached, if any, so the session can be interrupted."""
         from claude_agent_sdk import TextBlock as SdkText
@@ -285,7 +292,7 @@ class _Session:
         if reached is not None and self._budget_stop is None:
             self._budget_stop = str(reached)
             self.flush()
-            self.backend._stopped_by_budget(self.phase, reached)
+            self.backend.stopped_by_budget(self.phase, reached)
         return reached
 
     def flush(self) -> None:
