@@ -261,7 +261,12 @@ class _Session:
         self.backend.sessions[self.phase] = session_id
 
     def refused(self, call_id: str, tool: str, arguments: dict[str, Any]) -> str | None:
-        why = refusal(self.backend.toolbox.root, self.backend.toolbox.policy, tool, arguments)
+        """Why Tamma refuses the call; once a cap is reached, every call is refused, so nothing
+        more happens in the workspace while the interrupt reaches the CLI."""
+        if self._budget_stop is not None:
+            why: str | None = f"the run's budget is spent ({self._budget_stop})"
+        else:
+            why = refusal(self.backend.toolbox.root, self.backend.toolbox.policy, tool, arguments)
         if why:
             self._refused.add(call_id)
         return why
