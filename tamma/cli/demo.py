@@ -81,6 +81,8 @@ def demo(
         console.print(
             f"\nlook closer:\n  {prefix} tamma status {run_id}\n  {prefix} tamma plan show {run_id}\n"
             f"  {prefix} tamma events --run {run_id} --limit 0\n"
+            f"  {prefix} tamma history {run_id} --html run.html    # timeline and cost charts\n"
+            f"  {prefix} tamma replay {run_id}                     # re-run it offline, compare every event\n"
             f"  git -C {world.platform.remote} log --oneline {branch}"
         )
 

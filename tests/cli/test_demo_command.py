@@ -51,3 +51,5 @@ def test_demo_resolves_the_bug_end_to_end_offline(tamma: RunTamma, tmp_path: Pat
     assert branches == ["main", "tamma/issue-1-invoice-totals-are-wrong-add-subtracts"]
     fixed = git("show", f"{branches[1]}:calc.py", cwd=remote).stdout
     assert "return a + b" in fixed
+    run_id = out.split("awaiting-merge  run ", 1)[1].split()[0]
+    assert f"tamma replay {run_id}" in out  # where to look next, replay included
