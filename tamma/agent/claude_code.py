@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tamma import event_types
 from tamma.agent._claude_policy import CLAUDE_CODE_TOOLS, refusal
 from tamma.agent.budget import BudgetExceeded, BudgetGuard
-from tamma.agent.loop import PhaseOutcome, StopReason, record_file_written
+from tamma.agent.loop import PhaseOutcome, StopReason, record_budget_exceeded, record_file_written
 from tamma.agent.settings import ClaudeCodeSettings
 from tamma.agent.tools import Toolbox
 from tamma.errors import ConfigError, TammaError
@@ -221,16 +221,8 @@ class ClaudeCodeBackend:
         }
 
     def stopped_by_budget(self, phase: str, reached: BudgetExceeded) -> PhaseOutcome:
-        """Record the cap reached (as the built-in loop does) and the phase's outcome."""
-        self.recorder.record(
-            event_types.BUDGET_EXCEEDED,
-            phase=phase,
-            limit=reached.limit,
-            used=reached.used,
-            next_call=reached.next_call,
-            cap=reached.cap,
-            spent=vars(self.guard.spent),
-        )
+        """Record the cap reached and the phase's outcome."""
+        record_budget_exceeded(self.recorder, phase, reached, self.guard)
         return PhaseOutcome(phase, "budget", str(reached))
 
 

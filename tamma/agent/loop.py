@@ -119,15 +119,7 @@ class ToolUseLoop:
             try:
                 self.guard.before_call(request, self.settings.model)
             except BudgetExceeded as exceeded:
-                self.recorder.record(
-                    event_types.BUDGET_EXCEEDED,
-                    phase=phase,
-                    limit=exceeded.limit,
-                    used=exceeded.used,
-                    next_call=exceeded.next_call,
-                    cap=exceeded.cap,
-                    spent=vars(self.guard.spent),
-                )
+                record_budget_exceeded(self.recorder, phase, exceeded, self.guard)
                 return self._outcome(phase, "budget", str(exceeded), conversation, progress)
             response = self._ask(request)
             self.guard.after_call(response)
@@ -243,6 +235,21 @@ def record_file_written(recorder: Recorder, toolbox: Toolbox, path: str, **conte
         content=data[:RECORDED_FILE_BYTES].decode("utf-8", "replace"),
         truncated=len(data) > RECORDED_FILE_BYTES,
         **context,
+    )
+
+
+def record_budget_exceeded(
+    recorder: Recorder, phase: str, exceeded: BudgetExceeded, guard: BudgetGuard
+) -> None:
+    """BUDGET.EXCEEDED: which cap, how far along, and the run's spend so far (every backend)."""
+    recorder.record(
+        event_types.BUDGET_EXCEEDED,
+        phase=phase,
+        limit=exceeded.limit,
+        used=exceeded.used,
+        next_call=exceeded.next_call,
+        cap=exceeded.cap,
+        spent=vars(guard.spent),
     )
 
 
