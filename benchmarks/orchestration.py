@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from benchmarks._in_process import demo_world_in_process, resolve_timed  # noqa: E402
 from benchmarks._markdown import replace_section  # noqa: E402
 from benchmarks.cli_startup import TAMMA, median_wall_s  # noqa: E402
 
@@ -71,31 +72,11 @@ def prefect_split() -> tuple[float, float, float]:
     """One resolve in this process after a warm-up flow (so the ephemeral server is up): its
     wall time, the time inside its task runs (Tamma's work, as Prefect measured it), and the rest
     (Prefect's orchestration: flow and task run bookkeeping, state changes, API calls)."""
-    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from tamma.cli._prefect import use_prefect
-    from tamma.demo.scenario import agent_settings, build_world
-
-    with tempfile.TemporaryDirectory() as directory:
-        home = Path(directory)
-        os.environ |= {
-            "TAMMA_HOME": str(home),
-            "TAMMA_DATABASE_URL": f"sqlite:///{home / 'events.db'}",
-            "TAMMA_AGENT": json.dumps(agent_settings()),
-        }
-        use_prefect(home)
-        from prefect.client.orchestration import get_client
-        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-        from flows.resolve_issue import resolve_issue
-
-        flow(name="warm-up")(lambda: None)()
-        world = build_world(home, ci_failure=False)
-        started = time.perf_counter()
-        resolve_issue(
-            world.issue_ref, run_id="r-bench001", auto_approve=True, script=str(world.script), ci_poll_s=0.1
-        )
-        wall = time.perf_counter() - started
+    with demo_world_in_process(ci_failure=False) as world:
+        wall = resolve_timed(world, "r-bench001")
         with get_client(sync_client=True) as client:
             runs = client.read_flow_runs(limit=10)
             flow_run = next(r for r in runs if r.name.startswith(world.issue_ref))

@@ -13,17 +13,16 @@ commands; it waits for nothing (no model, no CI polling).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from benchmarks._in_process import demo_world_in_process, resolve_timed  # noqa: E402
 from benchmarks._markdown import replace_section  # noqa: E402
 from benchmarks.cli_startup import TAMMA  # noqa: E402
 
@@ -39,27 +38,10 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="rewrite this file's replay section")
     args = parser.parse_args()
 
-    from prefect import flow
+    from flows.replay_run import replay_run
 
-    from tamma.cli._prefect import use_prefect
-    from tamma.demo.scenario import agent_settings, build_world
-
-    with tempfile.TemporaryDirectory() as directory:
-        home = Path(directory)
-        os.environ |= {
-            "TAMMA_HOME": str(home),
-            "TAMMA_DATABASE_URL": f"sqlite:///{home / 'events.db'}",
-            "TAMMA_AGENT": json.dumps(agent_settings()),
-        }
-        use_prefect(home)
-        from flows.replay_run import replay_run
-        from flows.resolve_issue import resolve_issue
-
-        flow(name="warm-up")(lambda: None)()
-        world = build_world(home, ci_failure=True)
-        started = time.perf_counter()
-        resolve_issue(world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script), ci_poll_s=0.1)
-        recorded_s = time.perf_counter() - started
+    with demo_world_in_process(ci_failure=True) as world:
+        recorded_s = resolve_timed(world, RUN)
 
         walls, events = [], 0
         for _ in range(args.repeat):
