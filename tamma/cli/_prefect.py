@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["use_prefect"]
+__all__ = ["pin_event_store", "use_prefect"]
 
 _DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -33,3 +33,9 @@ def use_prefect(home: Path) -> str:
     prefect_home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_HOME", str(prefect_home))
     return f"Prefect ephemeral server (database in {os.environ['PREFECT_HOME']})"
+
+
+def pin_event_store(url: str) -> None:
+    """A flow run in this process loads its settings itself: make it use the store this command
+    chose (`--database-url` included), not whatever the environment said before."""
+    os.environ["TAMMA_DATABASE_URL"] = url

@@ -106,12 +106,12 @@ def sweep(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Resolve the open, unclaimed issues of REPO labelled LABEL (plans approved by policy)."""
-    from tamma.cli._prefect import use_prefect
+    from tamma.cli._prefect import pin_event_store, use_prefect
     from tamma.config import load_settings
 
     settings = load_settings(database_url=database_url)
     use_prefect(settings.home)
-    os.environ["TAMMA_DATABASE_URL"] = settings.event_store_url
+    pin_event_store(settings.event_store_url)
     from flows.backlog_sweep import backlog_sweep
 
     results = backlog_sweep(

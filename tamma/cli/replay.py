@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -55,14 +54,14 @@ def replay(
         raise typer.BadParameter("choose one of --provider and --script")
     from event_store import EventStore
     from tamma.audit.recording import Recording
-    from tamma.cli._prefect import use_prefect
+    from tamma.cli._prefect import pin_event_store, use_prefect
     from tamma.config import load_settings
 
     settings = load_settings(database_url=database_url)
     with EventStore(settings.event_store_url) as store:  # a bad run or position fails here, fast
         Recording.load(store, run_id, until=from_position)
     use_prefect(settings.home)
-    os.environ["TAMMA_DATABASE_URL"] = settings.event_store_url
+    pin_event_store(settings.event_store_url)
     from flows.replay_run import replay_run
 
     result = replay_run(

@@ -101,12 +101,11 @@ def run_in_foreground(
     console: Console, store_url: str, run_id: str, parameters: dict[str, Any], *, interactive: bool
 ) -> dict[str, Any]:
     """The flow in the foreground, its events followed on a background thread."""
-    import os
-
     from flows.resolve_issue import resolve_issue
+    from tamma.cli._prefect import pin_event_store
     from tamma.cli._progress import RunWatcher
 
-    os.environ["TAMMA_DATABASE_URL"] = store_url  # the flow loads its settings itself
+    pin_event_store(store_url)
     on_approval = (
         (lambda event: _ask(console, store_url, event))
         if interactive
