@@ -41,6 +41,10 @@ class Normalizer:
 
     aliases: tuple[tuple[str, str], ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        longest_first = tuple(sorted((a for a in self.aliases if a[0]), key=lambda alias: -len(alias[0])))
+        object.__setattr__(self, "aliases", longest_first)  # once, not for every string
+
     def value(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.text(value)
@@ -51,9 +55,8 @@ class Normalizer:
         return value
 
     def text(self, text: str) -> str:
-        for replayed, recorded in sorted(self.aliases, key=lambda alias: -len(alias[0])):
-            if replayed:
-                text = text.replace(replayed, recorded)
+        for replayed, recorded in self.aliases:
+            text = text.replace(replayed, recorded)
         for pattern, replacement in _VOLATILE_TEXT:
             text = pattern.sub(replacement, text)
         return text
