@@ -21,7 +21,8 @@
         ├── NotFound                no such repository, issue, branch or pull request
         ├── Forbidden               the token lacks a scope (`missing_scope` when known)
         ├── Conflict                merge conflict, branch exists, not mergeable
-        └── PlatformRateLimited     still rate limited after waiting; `retry_at` says when
+        ├── PlatformRateLimited     still rate limited after waiting; `retry_at` says when
+        └── WorkspaceTampered       a workspace's .git was changed outside Tamma; git is not run there
 
 The event store keeps its own tree (`event_store.EventStoreError`), since it depends on
 nothing of ours; the CLI renders both the same way. No message ever carries a secret.
@@ -52,6 +53,7 @@ __all__ = [
     "ReplayDivergence",
     "TammaError",
     "TransientProviderError",
+    "WorkspaceTampered",
 ]
 
 
@@ -176,3 +178,9 @@ class PlatformRateLimited(PlatformError):
     ) -> None:
         self.retry_at = retry_at
         super().__init__(message, platform=platform, status=status)
+
+
+class WorkspaceTampered(PlatformError):
+    """Something other than Tamma changed a workspace's git directory (a key in `.git/config`, a
+    hook, an alternate object store...), so running git there could run a planted command. The
+    message names the key or file, never its value, which may be an attack string or a secret."""

@@ -51,7 +51,8 @@ def init_local_platform(source: Path, root: Path, *, test_command: str = "") -> 
         git("add", "--all", cwd=source)
         git("commit", "--quiet", "--allow-empty", "-m", "Initial commit", cwd=source)
     root.mkdir(parents=True, exist_ok=True)
-    git("clone", "--quiet", "--bare", str(source), str(root / "remote.git"))
+    # --no-local: copies, not hard links, so nothing that rewrites the remote's objects reaches the user's.
+    git("clone", "--quiet", "--bare", "--no-local", str(source), str(root / "remote.git"))
     TrackerDB(root / "tracker.db").create({"source": str(source), "test_command": test_command})
     return LocalPlatform(root)
 
