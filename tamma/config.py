@@ -6,16 +6,19 @@ OS keychain and are never read from YAML.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     YamlConfigSettingsSource,
 )
 
@@ -23,7 +26,8 @@ from tamma.agent.settings import AgentSettings
 from tamma.errors import ConfigError
 from tamma.platforms._settings import PlatformsSettings
 from tamma.providers._pricing import ModelPrice
-from tamma.providers._settings import BreakerConfig, ProviderSettings
+from tamma.providers._settings import BreakerConfig, ProviderSettings, api_key_for
+from tamma.sandbox._policy import SandboxPolicy
 
 __all__ = ["Settings", "load_settings", "tamma_home"]
 
@@ -47,6 +51,16 @@ class Settings(BaseSettings):
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     platforms: PlatformsSettings = Field(default_factory=PlatformsSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    sandbox: Annotated[SandboxPolicy, NoDecode] = Field(default_factory=SandboxPolicy)
+    """How repository code runs. `sandbox: none` (TAMMA_SANDBOX=none) names just the backend;
+    TAMMA_SANDBOX may also hold the whole policy as JSON."""
+
+    @field_validator("sandbox", mode="before")
+    @classmethod
+    def _sandbox_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.lstrip().startswith("{") else {"backend": value.strip()}
+        return value
 
     @field_validator("home")
     @classmethod
@@ -57,6 +71,14 @@ class Settings(BaseSettings):
     def event_store_url(self) -> str:
         """The configured event store, or the embedded SQLite file under `home`."""
         return self.database_url or f"sqlite:///{self.home / 'events.db'}"
+
+    def secrets(self) -> list[str]:
+        """The exact values of the secrets this configuration uses: masked wherever Tamma writes
+        or publishes, even when they have no recognisable shape (a self-hosted GitLab's token,
+        a local model's key)."""
+        keys = [api_key_for(provider) for provider in self.providers]
+        tokens = [self.platforms.github.token(), self.platforms.gitlab.token()]
+        return [secret for secret in (*keys, *tokens) if secret]
 
     @classmethod
     def settings_customise_sources(
@@ -84,6 +106,8 @@ def load_settings(**overrides: Any) -> Settings:
             agent = AgentSettings.model_validate({**settings.agent.model_dump(), "backend": backend})
             settings = settings.model_copy(update={"agent": agent})
         return settings
+    except SettingsError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"configuration file is not valid YAML: {exc}") from None
     except ValidationError as exc:

@@ -71,7 +71,7 @@ def open_agent(ctx: RunContext, issue: Issue) -> AgentKit:
         allowed_commands=frozenset(settings.allowed_commands),
         command_timeout_s=settings.command_timeout_s,
     )
-    toolbox = Toolbox(workspace.path, policy, home=workspace.home)
+    toolbox = Toolbox(workspace.path, policy, sandbox=ctx.sandbox)
     guard = BudgetGuard(settings.budget, PriceTable(ctx.settings.prices), spent=_spent_so_far(ctx))
     backend = _backend(ctx, toolbox, guard, workspace)
     lint = settings.lint_command or detect_lint_command(workspace.path)

@@ -81,6 +81,7 @@ def claim_issue(ctx: RunContext, flow_run_id: str = "") -> str:
         flow_run_id=flow_run_id,
         options=ctx.options.model_dump(),
         agent=ctx.settings.agent.model_dump(mode="json"),
+        sandbox=ctx.sandbox.describe(),
         fork_of={"run_id": fork.run_id, "position": fork.position} if fork else None,
     )
     issue = ctx.issue()

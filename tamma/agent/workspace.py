@@ -7,13 +7,17 @@ uncommitted is dropped, since nobody can tell how far it got.
 
 Credentials reach git only through GIT_ASKPASS: a script outside the workspaces prints the
 username and password from two variables that only the clone, fetch and push subprocesses
-get. So the token is never in a URL, an argv, `.git/config`, an event or a log. Those commands
-also run without hooks and credential helpers: code run in the workspace can write `.git/`, and
-a hook would see the token in its environment.
+get. So the token is never in a URL, an argv, `.git/config`, an event or a log.
 
-`.tamma/` at the root of the working tree (HOME of the commands run there) and the caches of
-Python test and lint runs are excluded through `.git/info/exclude`, so they never show in a
-status, a diff, a fingerprint or a commit, whatever the repository's own .gitignore says.
+Code run in the workspace can write the working tree and, without a sandbox, `.git/`. Tamma's
+git runs no hook, helper or filter of the repository's (see `tamma.git`), and before it commits,
+resets, fetches, pushes or stages a snapshot it checks that `.git/` is still what the clone made
+(see `tamma.agent._gitdir`): anything else is `WorkspaceTampered`. A local repository is cloned
+without hard links, so the workspace shares no object file with the remote.
+
+The caches of Python test and lint runs are excluded through `.git/info/exclude`, so they never
+show in a status, a diff, a fingerprint or a commit, whatever the repository's own .gitignore
+says. (Commands get HOME and /tmp from the sandbox, outside the workspace.)
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tamma.agent._gitdir import check_git_dir, nested_repositories
 from tamma.errors import Conflict, InvalidReference, NotFound, PlatformError
 from tamma.git import git
 from tamma.platforms import IssueRef
@@ -46,8 +51,8 @@ __all__ = [
 BRANCH_PREFIX = "tamma/issue-"
 MAX_SLUG_LENGTH = 40
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_EXCLUDED = ("/.tamma/", "__pycache__/", "*.py[cod]", ".pytest_cache/", ".ruff_cache/", ".mypy_cache/")
-"""Never committed: Tamma's own directory and the caches that running tests and linters leaves."""
+_EXCLUDED = ("__pycache__/", "*.py[cod]", ".pytest_cache/", ".ruff_cache/", ".mypy_cache/")
+"""Never committed: the caches that running tests and linters leaves."""
 CommitClock = Callable[[], "tuple[str, str] | None"]
 """The (author, committer) dates of the next commit in git's raw `<epoch> <tz>` form, or None
 for now. A replay passes the recorded dates: same tree, parent, author, message and dates make
@@ -172,10 +177,11 @@ class Workspace:
         path = root / key
         if path.exists():
             _check_reusable(path, clone_url)
+            check_git_dir(path, clone_url)
             remote.run("fetch", "--quiet", "--prune", "origin", cwd=path)
         else:
             root.mkdir(parents=True, exist_ok=True)
-            remote.run("clone", "--quiet", "--no-checkout", "--", clone_url, str(path))
+            remote.run("clone", "--quiet", "--no-checkout", "--no-local", "--", clone_url, str(path))
         _exclude_tool_files(path)
         base = f"refs/remotes/origin/{base_branch}"
         if not _sha(path, base):
@@ -183,7 +189,7 @@ class Workspace:
         start = _start_point(path, branch, base, ignore_remote=start_over)
         git("checkout", "--quiet", "--force", "--no-track", "-B", branch, start, cwd=path)
         git("clean", "--quiet", "-d", "--force", cwd=path)
-        workspace = cls(
+        return cls(
             path,
             branch=branch,
             base_branch=base_branch,
@@ -193,13 +199,6 @@ class Workspace:
             clock=clock,
             replaces_branch=start_over,
         )
-        workspace.home.mkdir(parents=True, exist_ok=True)
-        return workspace
-
-    @property
-    def home(self) -> Path:
-        """HOME for the commands run in the workspace: inside it, but never in git's view."""
-        return self.path / ".tamma" / "home"
 
     def head(self) -> str:
         return git("rev-parse", "HEAD", cwd=self.path).stdout.strip()
@@ -218,12 +217,21 @@ class Workspace:
 
     def commit(self, message: str) -> str | None:
         """Commit everything as the workspace's author; None when there is nothing to commit."""
-        git("add", "--all", cwd=self.path)
+        check_git_dir(self.path, self._remote.url)
+        _stage_all(self.path)
         if git("diff", "--cached", "--quiet", cwd=self.path, check=False).returncode == 0:
             return None
         dates = self._clock() if self._clock else None
         pinned = {"GIT_AUTHOR_DATE": dates[0], "GIT_COMMITTER_DATE": dates[1]} if dates else {}
-        git("commit", "--quiet", "--message", message, cwd=self.path, env={**self._identity, **pinned})
+        git(
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "--message",
+            message,
+            cwd=self.path,
+            env={**self._identity, **pinned},
+        )
         return self.head()
 
     def commit_facts(self, sha: str) -> dict[str, str]:
@@ -233,13 +241,15 @@ class Workspace:
         return {"tree": tree, "author_date": author_date, "committer_date": committer_date}
 
     def reset_to(self, sha: str) -> None:
-        """Back to commit `sha`, untracked files removed (ignored ones and `.tamma/` stay)."""
+        """Back to commit `sha`, untracked files removed (ignored ones stay)."""
+        check_git_dir(self.path, self._remote.url)
         git("reset", "--quiet", "--hard", sha, cwd=self.path)
         git("clean", "--quiet", "-d", "--force", cwd=self.path)
 
     def push(self) -> None:
         """Push HEAD to the branch on origin; never forced, so a branch that moved is a `Conflict`
         (a workspace that started over replaces the branch, if it is where the clone saw it)."""
+        check_git_dir(self.path, self._remote.url)
         lease = ("--force-with-lease",) if self._replaces_branch else ()
         self._remote.run("push", "--quiet", *lease, "origin", f"HEAD:refs/heads/{self.branch}", cwd=self.path)
 
@@ -248,22 +258,24 @@ class Workspace:
             shutil.rmtree(self.path)
 
     def _snapshot(self) -> str:
-        """The tree `git add --all` would stage, written through a copy of the index so the real
-        one (what the agent staged) is left alone; the copy keeps git's cached file stats."""
+        """The tree `commit` would record, staged in a copy of the index so the real one (what
+        the agent staged) is left alone; the copy keeps git's cached file stats."""
+        check_git_dir(self.path, self._remote.url)
         with tempfile.TemporaryDirectory(prefix="tamma-index-") as scratch:
             index = Path(scratch) / "index"
             if (self.path / ".git" / "index").exists():
                 shutil.copy2(self.path / ".git" / "index", index)
             env = {"GIT_INDEX_FILE": str(index)}
-            git("add", "--all", cwd=self.path, env=env)
+            _stage_all(self.path, env)
             return git("write-tree", cwd=self.path, env=env).stdout.strip()
 
 
 @dataclass(frozen=True)
 class _Remote:
-    """How the commands that talk to the remote run: with the credentials in their environment
-    only, without hooks or credential helpers, and with errors that cannot carry the secret."""
+    """How the commands that talk to the remote `url` run: with the credentials in their
+    environment only, and with errors that cannot carry the secret."""
 
+    url: str
     env: dict[str, str] = field(repr=False)
     redactor: Redactor = field(repr=False)
 
@@ -273,19 +285,17 @@ class _Remote:
         proxy): the askpass answers only prompts for the clone URL's host, so a fetch or push
         sent elsewhere gets no credentials."""
         if credentials is None:
-            return cls(env={}, redactor=Redactor())
+            return cls(url=clone_url, env={}, redactor=Redactor())
         env = {
             "GIT_ASKPASS": str(_write_askpass(askpass_dir)),
-            "GIT_TERMINAL_PROMPT": "0",
             "TAMMA_GIT_HOST": urlsplit(clone_url).netloc,
             "TAMMA_GIT_USERNAME": credentials.username,
             "TAMMA_GIT_PASSWORD": credentials.password,
         }
-        return cls(env=env, redactor=Redactor(secrets=[credentials.password]))
+        return cls(url=clone_url, env=env, redactor=Redactor(secrets=[credentials.password]))
 
     def run(self, verb: str, *args: str, cwd: Path | None = None) -> None:
-        no_helpers = ("-c", "credential.helper=", "-c", "core.hooksPath=/dev/null")
-        result = git(*no_helpers, verb, *args, cwd=cwd, env=self.env, check=False)
+        result = git(verb, *args, cwd=cwd, env=self.env, check=False)
         if result.returncode == 0:
             return
         lines = [line.strip() for line in result.stderr.splitlines() if line and not line.startswith("hint:")]
@@ -334,6 +344,13 @@ def _check_reusable(path: Path, clone_url: str) -> None:
             f"{path} exists and is not a clone of {clone_url}; move it away or use another key",
             platform="git",
         )
+
+
+def _stage_all(path: Path, env: dict[str, str] | None = None) -> None:
+    """`git add --all`, except at submodule paths that hold a repository (see
+    `nested_repositories`): staging one would run git inside it, so its gitlink stays as it was."""
+    skipped = [f":(exclude,literal){nested}" for nested in nested_repositories(path, env)]
+    git("add", "--all", "--", ".", *skipped, cwd=path, env=env)
 
 
 def _exclude_tool_files(path: Path) -> None:

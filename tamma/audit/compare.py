@@ -24,7 +24,7 @@ _TIMINGS = frozenset({"duration_s", "latency_s", "wall_s", "request_id"})
 """Ignored at any depth: how long things took, and the ids of model requests."""
 IGNORED_FIELDS: dict[str, frozenset[str]] = {
     et.ISSUE_CLAIMED: frozenset({"worker", "at"}),
-    et.RUN_STARTED: frozenset({"worker", "flow_run_id", "options", "fork_of"}),
+    et.RUN_STARTED: frozenset({"worker", "flow_run_id", "options", "fork_of", "sandbox"}),
     et.APPROVAL_REQUESTED: frozenset({"flow_run_id"}),
     et.AI_REQUEST_STARTED: frozenset({"provider"}),
 }

@@ -40,6 +40,7 @@ def demo(
     from rich.console import Console
 
     from tamma.cli._prefect import use_prefect
+    from tamma.cli._preflight import check_sandbox
     from tamma.cli.run import report, run_in_foreground
     from tamma.config import load_settings
     from tamma.demo.scenario import agent_settings, build_world
@@ -47,6 +48,7 @@ def demo(
 
     console = Console(highlight=False)
     settings = load_settings()
+    check_sandbox(settings)
     where = use_prefect(settings.home)
     home = settings.home / "demo"
     shutil.rmtree(home, ignore_errors=True)

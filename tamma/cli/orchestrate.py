@@ -107,9 +107,11 @@ def sweep(
 ) -> None:
     """Resolve the open, unclaimed issues of REPO labelled LABEL (plans approved by policy)."""
     from tamma.cli._prefect import pin_event_store, use_prefect
+    from tamma.cli._preflight import check_sandbox
     from tamma.config import load_settings
 
     settings = load_settings(database_url=database_url)
+    check_sandbox(settings)
     use_prefect(settings.home)
     pin_event_store(settings.event_store_url)
     from flows.backlog_sweep import backlog_sweep

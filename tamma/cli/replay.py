@@ -55,9 +55,11 @@ def replay(
     from event_store import EventStore
     from tamma.audit.recording import Recording
     from tamma.cli._prefect import pin_event_store, use_prefect
+    from tamma.cli._preflight import check_sandbox
     from tamma.config import load_settings
 
     settings = load_settings(database_url=database_url)
+    check_sandbox(settings)
     with EventStore(settings.event_store_url) as store:  # a bad run or position fails here, fast
         Recording.load(store, run_id, until=from_position)
     use_prefect(settings.home)

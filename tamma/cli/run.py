@@ -69,6 +69,7 @@ def run(
     from rich.console import Console
 
     from tamma.cli._prefect import use_prefect
+    from tamma.cli._preflight import check_sandbox
     from tamma.config import load_settings
     from tamma.platforms import IssueRef
     from tasks._context import new_run_id
@@ -79,6 +80,7 @@ def run(
         raise typer.BadParameter("use builtin or claude-code", param_hint="--agent")
     ref = IssueRef.parse(issue_ref)
     settings = load_settings(database_url=database_url)
+    check_sandbox(settings)
     console = Console(highlight=False)
     where = use_prefect(settings.home)
     run_id = run_id or new_run_id()

@@ -7,8 +7,10 @@ and starts `python -m tamma.platforms._local_ci ROOT CHECK_ID STARTED_AT`; the r
 the outcome into the same row, and only if the row is still its own run (a run abandoned past
 the timeout is claimed again by the next ask, and the stale runner must not overwrite it).
 
-The test command is untrusted code from the repository: it runs through `tamma.sandbox`
-(argument list, scrubbed environment, timeout, bounded output).
+The test command is untrusted code from the repository: it runs in `tamma.sandbox` under the
+configured policy (the runner reads the settings as the run that started it did: same working
+directory, same environment), and its log is redacted, configured secrets included, before it
+is stored.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from pathlib import Path
 from tamma.errors import PlatformError
 from tamma.git import git
 from tamma.platforms._local_store import TrackerDB
-from tamma.redaction import redact
-from tamma.sandbox import run_confined
+from tamma.redaction import Redactor
+from tamma.sandbox import Sandbox
 
 __all__ = ["CI_TIMEOUT_S", "run_check", "start_runner"]
 
@@ -42,7 +44,7 @@ def start_runner(root: Path, check_id: int, started_at: str) -> None:
     )
 
 
-def run_check(root: Path, check_id: int, started_at: str) -> None:
+def run_check(root: Path, check_id: int, started_at: str, sandbox: Sandbox, redactor: Redactor) -> None:
     """Clone the checked commit, run the test command, record the outcome if the run is still ours."""
     tracker = TrackerDB(root / "tracker.db")
     with tracker.transaction() as db:
@@ -51,33 +53,36 @@ def run_check(root: Path, check_id: int, started_at: str) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="tamma-ci-") as checkout:
         try:
-            git("clone", "--quiet", str(root / "remote.git"), checkout)
+            git("clone", "--quiet", "--no-local", str(root / "remote.git"), checkout)
             git("checkout", "--quiet", "--detach", row["sha"], cwd=Path(checkout))
         except (PlatformError, subprocess.TimeoutExpired) as exc:  # the run's outcome, not a crash
-            state, log = "failure", redact(f"could not check out {row['sha']}: {exc}")
+            state, log = "failure", f"could not check out {row['sha']}: {exc}"
         else:
-            state, log = run_tests(tracker.setting("test_command"), Path(checkout))
+            state, log = run_tests(tracker.setting("test_command"), Path(checkout), sandbox)
     with tracker.transaction() as db:
         db.execute(
             "UPDATE checks SET state = ?, log = ? WHERE id = ? AND started_at = ?",
-            (state, log, check_id, started_at),
+            (state, redactor.text(log), check_id, started_at),
         )
 
 
-def run_tests(command: str, checkout: Path) -> tuple[str, str]:
-    """("success" | "failure", redacted log tail) of the test command."""
+def run_tests(command: str, checkout: Path, sandbox: Sandbox) -> tuple[str, str]:
+    """("success" | "failure", log tail) of the test command."""
     if not command:
         return "success", "no test command configured; nothing to run"
-    result = run_confined(
-        shlex.split(command),
-        checkout,
-        home=checkout / ".tamma-ci-home",
-        timeout_s=CI_TIMEOUT_S,
-        output_cap=LOG_LIMIT,
+    result = sandbox.run(
+        shlex.split(command), workspace=checkout, timeout_s=CI_TIMEOUT_S, output_cap=LOG_LIMIT
     )
     log = f"{result.summary()}\n{result.output}"
     return ("success" if result.passed else "failure"), log
 
 
+def _main(root: Path, check_id: int, started_at: str) -> None:
+    from tamma.config import load_settings  # here: tamma.config imports the platforms
+
+    settings = load_settings()
+    run_check(root, check_id, started_at, Sandbox(settings.sandbox), Redactor(settings.secrets()))
+
+
 if __name__ == "__main__":
-    run_check(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3])
+    _main(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3])

@@ -32,7 +32,7 @@ def toolbox(tmp_path: Path) -> Toolbox:
     root.mkdir()
     (root / "calc.py").write_text("def add(a, b):\n    return a - b\n")
     policy = ToolPolicy(test_command=(sys.executable, "-c", "import calc; assert calc.add(1, 2) == 3"))
-    return Toolbox(root, policy, home=root / ".tamma" / "home")
+    return Toolbox(root, policy)
 
 
 def tree(toolbox: Toolbox) -> str:

@@ -72,9 +72,7 @@ def make_agent(
         branch=branch_name(issue.ref.number, issue.title),
         base_branch=repository.default_branch,
     )
-    toolbox = Toolbox(
-        workspace.path, ToolPolicy(test_command=TEST_COMMAND, command_timeout_s=120), home=workspace.home
-    )
+    toolbox = Toolbox(workspace.path, ToolPolicy(test_command=TEST_COMMAND, command_timeout_s=120))
     recorder = Recorder(store, ["run:agent-test", issue.ref.tag])
     loop = ToolUseLoop(
         provider,

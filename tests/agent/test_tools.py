@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,10 @@ def toolbox(tmp_path: Path) -> Toolbox:
     (root / "README.md").write_text("calc: adds numbers\n")
     policy = ToolPolicy(
         test_command=(sys.executable, "-c", "print('3 passed')"),
-        allowed_commands=frozenset({"env", "git"}),
+        allowed_commands=frozenset({"printenv", "git", "env"}),  # env: configured, refused all the same
         command_timeout_s=10,
     )
-    return Toolbox(root, policy, home=root / ".tamma" / "home")
+    return Toolbox(root, policy)
 
 
 def test_read_write_edit_list_and_search(toolbox: Toolbox) -> None:
@@ -84,6 +85,11 @@ def test_edit_needs_exactly_one_match(toolbox: Toolbox, old_text: str, message: 
         ("search", {"pattern": "root", "path": "/etc"}, "absolute"),
         ("run_command", {"argv": ["curl", "https://example.com"]}, "not an allowed command"),
         ("run_command", {"argv": ["/usr/bin/env"]}, "not an allowed command"),
+        ("run_command", {"argv": ["env", "sh", "-c", "id"]}, "printenv"),
+        ("run_command", {"argv": ["git", "config", "core.hooksPath", "/tmp"]}, "git config"),
+        ("run_command", {"argv": ["git", "-c", "core.pager=sh", "log"]}, "-c"),
+        ("run_command", {"argv": ["printenv", "../secret.txt"]}, "outside the workspace"),
+        ("run_command", {"argv": ["git", "log", "a\0b"]}, "NUL"),
     ],
 )
 def test_ways_out_are_refused(toolbox: Toolbox, tool: str, arguments: dict[str, object], why: str) -> None:
@@ -112,17 +118,17 @@ def test_search_does_not_follow_symlinks_out(toolbox: Toolbox) -> None:
     assert toolbox.call("search", {"pattern": "token"}).content == "no matches"
 
 
-def test_commands_see_no_secrets_and_live_in_the_workspace(
+def test_commands_see_no_secrets_and_have_a_home_of_their_own(
     toolbox: Toolbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-" + "k" * 30)
-    dump = toolbox.call("run_command", {"argv": ["env"]})
+    dump = toolbox.call("run_command", {"argv": ["printenv"]})
     assert not dump.is_error
     assert TOKEN not in dump.content
     assert "sk-ant" not in dump.content
     assert "GITHUB_TOKEN" not in dump.content
-    assert f"HOME={toolbox.root / '.tamma' / 'home'}" in dump.content
+    assert "HOME=/tmp/home\n" in dump.content  # the sandbox's private HOME
 
 
 def test_long_output_is_capped_and_slow_commands_killed(tmp_path: Path) -> None:
@@ -131,7 +137,7 @@ def test_long_output_is_capped_and_slow_commands_killed(tmp_path: Path) -> None:
         command_timeout_s=1,
         output_cap=1_000,
     )
-    result = Toolbox(tmp_path, policy, home=tmp_path / ".tamma").call("run_tests", {})
+    result = Toolbox(tmp_path, policy).call("run_tests", {})
     assert result.tests is not None
     assert result.tests.timed_out
     assert not result.tests.passed
@@ -155,6 +161,208 @@ def test_bad_calls_are_tool_errors_not_crashes(toolbox: Toolbox) -> None:
         "run_command",
         "finish",
     }
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("read_file", {"path": "a"}),
+        ("read_file", {"path": "loop/loop/b"}),
+        ("read_file", {"path": "a/inner.py"}),
+        ("list_dir", {"path": "a"}),
+        ("search", {"pattern": "x", "path": "a"}),
+        ("write_file", {"path": "a", "content": "x"}),
+        ("write_file", {"path": "a/inner.py", "content": "x"}),
+        ("edit_file", {"path": "b", "old_text": "x", "new_text": "y"}),
+    ],
+)
+def test_symlink_loops_are_tool_errors(toolbox: Toolbox, tool: str, arguments: dict[str, object]) -> None:
+    (toolbox.root / "a").symlink_to("b")
+    (toolbox.root / "b").symlink_to("a")
+    (toolbox.root / "loop").symlink_to(".", target_is_directory=True)
+    result = toolbox.call(tool, arguments)
+    assert result.is_error
+    assert "symlink loop" in result.content
+    assert result.written is None
+    assert (toolbox.root / "a").is_symlink()
+    assert (toolbox.root / "b").is_symlink()
+
+
+@pytest.mark.timeout(20)
+def test_search_walks_a_tree_with_symlink_loops_once(toolbox: Toolbox) -> None:
+    (toolbox.root / "a").symlink_to("b")
+    (toolbox.root / "b").symlink_to("a")
+    (toolbox.root / "loop").symlink_to(".", target_is_directory=True)
+    (toolbox.root / "pkg" / "up").symlink_to("..", target_is_directory=True)
+    result = toolbox.call("search", {"pattern": "def add"})
+    assert not result.is_error
+    assert result.content == "pkg/calc.py:1: def add(a, b):"
+    assert toolbox.call("list_dir", {"path": "loop/loop"}).content.splitlines() == [
+        "README.md",
+        "a",
+        "b",
+        "loop/",
+        "pkg/",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "why"),
+    [
+        ("write_file", {"path": "README.md", "content": "ok \ud800 not"}, "lone surrogate at offset 3"),
+        ("write_file", {"path": "new.py", "content": "\udfff"}, "lone surrogate at offset 0"),
+        (
+            "edit_file",
+            {"path": "README.md", "old_text": "adds", "new_text": "sums\udc80"},
+            "lone surrogate at offset 4",
+        ),
+        ("read_file", {"path": "pkg/\ud800.py"}, "not valid Unicode"),
+        ("write_file", {"path": "pkg/\ud800.py", "content": "x"}, "not valid Unicode"),
+        ("run_command", {"argv": ["git", "log", "\ud800"]}, "not valid Unicode"),
+        ("search", {"pattern": "\ud800"}, "not valid Unicode"),
+    ],
+)
+def test_text_that_is_not_unicode_is_refused_before_anything_is_written(
+    toolbox: Toolbox, tool: str, arguments: dict[str, object], why: str
+) -> None:
+    result = toolbox.call(tool, arguments)
+    assert result.is_error
+    assert why in result.content
+    assert result.content.encode()  # what goes back to the model is itself valid text
+    assert (toolbox.root / "README.md").read_text() == "calc: adds numbers\n"
+    assert not (toolbox.root / "new.py").exists()
+    assert sorted(p.name for p in (toolbox.root / "pkg").iterdir()) == ["calc.py"]
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("read_file", {"path": "a\0b"}),
+        ("write_file", {"path": "a\0b", "content": "x"}),
+        ("edit_file", {"path": "a\0b", "old_text": "x", "new_text": "y"}),
+        ("list_dir", {"path": "a\0b"}),
+        ("search", {"pattern": "x", "path": "a\0b"}),
+        ("search", {"pattern": "calc\0"}),
+        ("run_command", {"argv": ["git", "status", "a\0b"]}),
+        ("run_command", {"argv": ["git\0", "status"]}),
+    ],
+)
+def test_nul_bytes_are_tool_errors(toolbox: Toolbox, tool: str, arguments: dict[str, object]) -> None:
+    result = toolbox.call(tool, arguments)
+    assert result.is_error
+    assert "NUL" in result.content
+
+
+@pytest.mark.timeout(20)
+def test_a_catastrophic_regex_is_stopped_with_what_was_found(toolbox: Toolbox) -> None:
+    (toolbox.root / "a_quick.txt").write_text("aaaa\n")
+    (toolbox.root / "redos.txt").write_text("a" * 40 + "!\n")
+    quick = Toolbox(toolbox.root, replace(toolbox.policy, search_time_budget_s=0.5))
+    found = quick.call("search", {"pattern": "(a|aa)+$", "regex": True})
+    assert not found.is_error
+    assert found.content.splitlines()[0] == "a_quick.txt:1: aaaa"
+    assert "search stopped" in found.content
+    nothing = quick.call("search", {"pattern": "(a|aa)+$", "regex": True, "path": "redos.txt"})
+    assert nothing.is_error
+    assert "search stopped" in nothing.content
+
+
+def test_binary_files_are_not_shown_or_edited(toolbox: Toolbox) -> None:
+    png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(range(256))
+    (toolbox.root / "logo.png").write_bytes(png)
+    compiled = b"\0\0\0\0old bytecode-ish text"  # valid UTF-8, but not text
+    (toolbox.root / "calc.pyc").write_bytes(compiled)
+    shown = toolbox.call("read_file", {"path": "logo.png"})
+    assert shown.is_error
+    assert shown.content == f"logo.png: binary file ({len(png)} bytes), not shown"
+    edited = toolbox.call("edit_file", {"path": "calc.pyc", "old_text": "old", "new_text": "new"})
+    assert edited.refused
+    assert "binary" in edited.content
+    assert (toolbox.root / "calc.pyc").read_bytes() == compiled
+    assert toolbox.call("search", {"pattern": "old"}).content == "no matches"
+
+
+def test_a_file_larger_than_the_read_cap_is_not_edited_blindly(toolbox: Toolbox) -> None:
+    big = toolbox.root / "big.txt"
+    big.write_text("x" * toolbox.policy.read_cap + "\nneedle\n")
+    result = toolbox.call("edit_file", {"path": "big.txt", "old_text": "needle", "new_text": "pin"})
+    assert result.refused
+    assert "larger than" in result.content
+    assert big.read_text().endswith("\nneedle\n")
+
+
+def test_writes_replace_hard_links_instead_of_writing_through_them(toolbox: Toolbox) -> None:
+    outside = toolbox.root.parent / "outside.txt"
+    outside.write_text(TOKEN)
+    os.link(outside, toolbox.root / "inside.txt")
+    os.link(outside, toolbox.root / "also-inside.txt")
+    read = toolbox.call("read_file", {"path": "inside.txt"})
+    assert read.refused
+    assert "hard link" in read.content
+    assert TOKEN not in read.content
+    assert toolbox.call("search", {"pattern": "ghp_"}).content == "no matches"
+    edited = toolbox.call("edit_file", {"path": "also-inside.txt", "old_text": "ghp_", "new_text": "x"})
+    assert edited.refused
+    written = toolbox.call("write_file", {"path": "inside.txt", "content": "planted\n"})
+    assert written.written == "inside.txt"
+    assert outside.read_text() == TOKEN
+    assert (toolbox.root / "inside.txt").read_text() == "planted\n"
+    assert (toolbox.root / "inside.txt").stat().st_nlink == 1
+
+
+def test_writes_keep_the_mode_and_the_symlinks_of_the_workspace(toolbox: Toolbox) -> None:
+    script = toolbox.root / "run.sh"
+    script.write_text("#!/bin/sh\necho old\n")
+    script.chmod(0o755)
+    (toolbox.root / "calc-link.py").symlink_to("pkg/calc.py")
+    toolbox.call("edit_file", {"path": "run.sh", "old_text": "old", "new_text": "new"})
+    toolbox.call("write_file", {"path": "calc-link.py", "content": "def add(a, b):\n    return a + b\n"})
+    assert script.stat().st_mode & 0o777 == 0o755
+    assert script.read_text() == "#!/bin/sh\necho new\n"
+    assert (toolbox.root / "calc-link.py").is_symlink()
+    assert "a + b" in (toolbox.root / "pkg" / "calc.py").read_text()
+    assert not [p.name for p in toolbox.root.iterdir() if p.name.startswith(".tamma-")]
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        (".git", ".git/"),
+        (".GIT/config", ".git/"),
+        (".Git/hooks/pre-commit", ".git/"),
+        (".git /config", ".git/"),
+        (".git./config", ".git/"),
+        (".git. . /config", ".git/"),
+        ("vendor/lib/.git/config", ".git/"),
+    ],
+)
+def test_every_spelling_of_git_metadata_is_refused(toolbox: Toolbox, path: str, why: str) -> None:
+    result = toolbox.call("write_file", {"path": path, "content": "[core]\n\tfsmonitor = sh\n"})
+    assert result.refused
+    assert why in result.content
+    assert sorted(p.name for p in toolbox.root.iterdir()) == [".git", "README.md", "pkg"]
+    assert (toolbox.root / ".git" / "config").read_text() == "[core]\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [("README.md/notes.txt", "not a directory"), ("pkg", "is a directory"), (".", "is a directory")],
+)
+def test_writes_where_no_file_can_be_are_tool_errors(toolbox: Toolbox, path: str, why: str) -> None:
+    result = toolbox.call("write_file", {"path": path, "content": "x"})
+    assert result.is_error
+    assert why in result.content
+    assert (toolbox.root / "README.md").read_text() == "calc: adds numbers\n"
+
+
+def test_file_names_that_are_not_utf8_come_back_as_text(toolbox: Toolbox) -> None:
+    (toolbox.root / os.fsdecode(b"caf\xe9.txt")).write_text("add this\n")
+    listing = toolbox.call("list_dir", {})
+    found = toolbox.call("search", {"pattern": "add this"})
+    assert "caf\\xe9.txt" in listing.content
+    assert found.content == "caf\\xe9.txt:1: add this"
+    listing.content.encode()
+    found.content.encode()
 
 
 @pytest.mark.parametrize(
@@ -188,7 +396,7 @@ def test_a_same_length_edit_in_the_same_second_is_what_the_tests_run(tmp_path: P
     source.write_text("def add(a, b):\n    return a - b\n")
     check = "import calc, sys; sys.exit(0 if calc.add(1, 2) == 3 else 1)"
     policy = ToolPolicy(test_command=(sys.executable, "-c", check), command_timeout_s=30)
-    toolbox = Toolbox(root, policy, home=root / ".tamma" / "home")
+    toolbox = Toolbox(root, policy)
     assert not toolbox.run_tests().passed
     stamp = source.stat().st_mtime_ns
     toolbox.call("edit_file", {"path": "calc.py", "old_text": "a - b", "new_text": "a + b"})

@@ -16,7 +16,7 @@ from tamma.agent.workspace import (
     workspace_key,
     workspaces_dir,
 )
-from tamma.errors import Conflict, InvalidReference, NotFound, PlatformError
+from tamma.errors import Conflict, InvalidReference, NotFound, PlatformError, WorkspaceTampered
 from tamma.git import git
 from tamma.platforms import IssueRef
 from tests.agent.git_http_server import git_http_server
@@ -118,6 +118,13 @@ def test_branch_name(title: str, expected: str | None) -> None:
     assert "--" not in name
 
 
+def tool_cache(workspace: Workspace) -> Path:
+    """A test runner's cache directory, which the workspace keeps out of git's view."""
+    cache = workspace.path / ".pytest_cache"
+    cache.mkdir(exist_ok=True)
+    return cache
+
+
 def test_fresh_open_clones_and_branches_from_the_base(root: Path, remote: Path) -> None:
     workspace = open_workspace(root, remote)
     assert workspace.path == root.resolve() / "local-demo-1"
@@ -127,9 +134,7 @@ def test_fresh_open_clones_and_branches_from_the_base(root: Path, remote: Path) 
     assert (workspace.path / "src" / "app.py").read_text() == "print('hi')\n"
     assert workspace.changed_files() == []
     assert not workspace.has_uncommitted_changes()
-    assert workspace.home == workspace.path / ".tamma" / "home"
-    assert workspace.home.is_dir()
-    (workspace.home / ".cache").write_text("tool state")
+    tool_cache(workspace).joinpath("state").write_text("tool state")
     assert git("status", "--porcelain", cwd=workspace.path).stdout == ""
 
 
@@ -156,7 +161,7 @@ def test_changed_files_covers_every_state_but_ignored(root: Path, remote: Path) 
     (workspace.path / "new dir" / "untracked.txt").write_text("new\n")
     (workspace.path / ".gitignore").unlink()
     (workspace.path / "debug.log").write_text("ignored? not any more: .gitignore is gone\n")
-    (workspace.home / "state").write_text("never listed\n")
+    tool_cache(workspace).joinpath("state").write_text("never listed\n")
     assert workspace.changed_files() == [
         ".gitignore",
         "README.md",
@@ -176,7 +181,7 @@ def test_tree_fingerprint_follows_content_only(root: Path, remote: Path) -> None
     start = workspace.tree_fingerprint()
     assert workspace.tree_fingerprint() == start
     (workspace.path / "ignored.log").write_text("ignored\n")
-    (workspace.home / "cache").write_text("excluded\n")
+    tool_cache(workspace).joinpath("cache").write_text("excluded\n")
     assert workspace.tree_fingerprint() == start
 
     (workspace.path / "README.md").write_text("edited\n")
@@ -193,7 +198,7 @@ def test_tree_fingerprint_follows_content_only(root: Path, remote: Path) -> None
     assert not workspace.has_uncommitted_changes()
 
 
-def test_reset_to_drops_changes_but_not_ignored_files_or_home(root: Path, remote: Path) -> None:
+def test_reset_to_drops_changes_but_not_ignored_files_or_caches(root: Path, remote: Path) -> None:
     workspace = open_workspace(root, remote)
     (workspace.path / "kept.txt").write_text("kept\n")
     sha = workspace.commit("Keep this")
@@ -204,7 +209,7 @@ def test_reset_to_drops_changes_but_not_ignored_files_or_home(root: Path, remote
     (workspace.path / "scratch").mkdir()
     (workspace.path / "scratch" / "junk.py").write_text("junk\n")
     (workspace.path / "run.log").write_text("ignored\n")
-    (workspace.home / "cache").write_text("home\n")
+    tool_cache(workspace).joinpath("cache").write_text("cached\n")
     workspace.commit("Undo me")
 
     workspace.reset_to(sha)
@@ -214,7 +219,7 @@ def test_reset_to_drops_changes_but_not_ignored_files_or_home(root: Path, remote
     assert (workspace.path / "README.md").exists()
     assert not (workspace.path / "scratch").exists()
     assert (workspace.path / "run.log").exists()
-    assert (workspace.home / "cache").exists()
+    assert tool_cache(workspace).joinpath("cache").exists()
 
 
 def test_push_lands_on_the_remote_and_never_overwrites(root: Path, remote: Path, tmp_path: Path) -> None:
@@ -346,12 +351,16 @@ def test_clone_commit_push_over_http_without_writing_the_password(
     (workspace.path / "fix.py").write_text("fixed = True\n")
     sha = workspace.commit("Fix")
     spy = root.parent / "hook-saw"
-    for hook in ("pre-push", "reference-transaction"):  # as code run in the workspace could plant
-        script = workspace.path / ".git" / "hooks" / hook
+    hooks = [workspace.path / ".git" / "hooks" / hook for hook in ("pre-push", "reference-transaction")]
+    for script in hooks:  # as code run in the workspace could plant
         script.write_text(f"#!/bin/sh\nenv >> '{spy}'\n")
         script.chmod(0o755)
-    workspace.push()
+    with pytest.raises(WorkspaceTampered, match="hooks/pre-push"):
+        workspace.push()
     assert not spy.exists()  # no hook ran with the password in its environment
+    for script in hooks:
+        script.unlink()
+    workspace.push()
     assert remote_sha(served, BRANCH) == sha
     assert open_workspace(root, http_url, credentials=GitCredentials.for_github(password)).head() == sha
 
@@ -381,16 +390,16 @@ def test_a_remote_rewritten_from_inside_the_workspace_gets_no_credentials(
 ) -> None:
     workspace = open_workspace(root, http_url, credentials=GitCredentials.for_github(password))
     offered: list[str] = []
+    (workspace.path / "fix.py").write_text("fixed = True\n")
+    workspace.commit("Fix")
     with git_http_server(served.parent, username="x", password="y", offered=offered) as elsewhere:
         # What a test or build script run in the workspace could do to steal the token.
         (workspace.path / ".git" / "config").write_text(
             (workspace.path / ".git" / "config").read_text().replace(http_url, f"{elsewhere}/demo.git")
         )
-        (workspace.path / "fix.py").write_text("fixed = True\n")
-        workspace.commit("Fix")
-        with pytest.raises(PlatformError, match="git push failed"):
+        with pytest.raises(WorkspaceTampered, match=r"remote\.origin\.url"):
             workspace.push()
-    assert all(password not in attempt for attempt in offered)
+    assert offered == []
 
 
 @pytest.mark.parametrize(

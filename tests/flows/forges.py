@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tamma.git import git
 from tamma.platforms._local_ci import run_tests
+from tamma.sandbox import Sandbox
 
 CI_COMMAND = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 
@@ -37,7 +38,7 @@ def run_ci(bare: Path, sha: str) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory(prefix="forge-ci-") as checkout:
         git("clone", "--quiet", str(bare), checkout)
         git("checkout", "--quiet", "--detach", sha, cwd=Path(checkout))
-        state, log = run_tests(CI_COMMAND, Path(checkout))
+        state, log = run_tests(CI_COMMAND, Path(checkout), Sandbox())
     return state == "success", log
 
 
