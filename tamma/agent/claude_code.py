@@ -8,17 +8,24 @@ workspace, under Tamma's rules rather than Claude Code's own:
   reads included; `.git/` never writable; shell commands only from the allowlist. The
   permission callback applies the same policy to anything that reaches it. Refusals go back to
   the model and are recorded.
+- **Shell.** An allowed Bash command runs in Tamma's sandbox, never in the CLI's shell (whose
+  environment holds the API key): the hook allows it with an `updatedInput` that runs its argv
+  through `python -I -m tamma.sandbox` (`_claude_policy.sandboxed_bash`), which the bundled
+  CLI (2.1.x) honours. Chosen over an MCP tool calling `Toolbox.run` because the model keeps
+  the Bash tool it knows. A call that cannot be rewritten is refused.
 - **Budget.** The run's remaining turns and dollars are passed to the CLI. Tamma's own
   `BudgetGuard` also counts every streamed response and interrupts the session when a cap is
   reached.
 - **Environment.** The CLI gets an isolated HOME under `$TAMMA_HOME/claude-code/`, a short
   private TMPDIR, telemetry, updates and non-essential traffic off, and of the secrets only the
   model's API key: every other inherited variable is blanked (the SDK merges `env` over
-  Tamma's own environment, and Bash would pass it on).
+  Tamma's own environment). No command the model runs sees any of it: the sandbox builds its
+  environment from an allowlist.
 - **Recording.** Every assistant message, tool call, tool result and refusal becomes the
   events the built-in loop writes (AI.RESPONSE.RECEIVED, TOOL.CALLED, TOOL.RESULT,
-  CODE.FILE.WRITTEN), tagged `agent:claude-code`. The session id is recorded, so a retried
-  phase resumes its session instead of starting over.
+  CODE.FILE.WRITTEN), tagged `agent:claude-code`; a call as the model sent it (its command,
+  not the sandbox's wrapper). The session id is recorded, so a retried phase resumes its
+  session instead of starting over.
 """
 
 from __future__ import annotations
@@ -34,7 +41,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tamma import event_types
-from tamma.agent._claude_policy import CLAUDE_CODE_TOOLS, refusal
+from tamma.agent._claude_policy import CLAUDE_CODE_TOOLS, bash_timeout_ms, refusal, sandboxed_bash
+from tamma.agent._paths import Refused
 from tamma.agent.budget import BudgetExceeded, BudgetGuard
 from tamma.agent.loop import PhaseOutcome, StopReason, record_budget_exceeded, record_file_written
 from tamma.agent.settings import ClaudeCodeSettings
@@ -42,7 +50,6 @@ from tamma.agent.tools import Toolbox
 from tamma.errors import ConfigError, TammaError
 from tamma.providers import Message, PriceTable, TextBlock, Usage
 from tamma.recorder import Recorder
-from tamma.sandbox import SAFE_VARIABLES
 
 if TYPE_CHECKING:
     from claude_agent_sdk import AssistantMessage, ResultMessage, UserMessage
@@ -67,6 +74,8 @@ _QUIET = {
     "PYTHONDONTWRITEBYTECODE": "1",
 }
 """No telemetry, updates, error reports or other traffic but the model's; few, bounded retries."""
+_INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+"""The only variables of Tamma's environment the CLI keeps; the SDK merges `env` over the rest."""
 T = TypeVar("T")
 
 
@@ -169,20 +178,23 @@ class ClaudeCodeBackend:
         )
 
         async def pre_tool_use(hook_input: Any, tool_use_id: str | None, context: Any) -> Any:
-            why = session.refused(tool_use_id or "", hook_input["tool_name"], hook_input["tool_input"])
-            decision = (
-                {"permissionDecision": "deny", "permissionDecisionReason": why}
-                if why
-                else {
-                    "permissionDecision": "allow",
-                    "permissionDecisionReason": "allowed by Tamma's policy",
-                }
-            )
+            call = (tool_use_id or "", hook_input["tool_name"], hook_input["tool_input"])
+            decision: dict[str, Any] = {
+                "permissionDecision": "allow",
+                "permissionDecisionReason": "allowed by Tamma's policy",
+            }
+            try:
+                decision["updatedInput"] = session.allowed_input(*call)
+            except Refused as refused:
+                decision = {"permissionDecision": "deny", "permissionDecisionReason": str(refused)}
             return {"hookSpecificOutput": {"hookEventName": "PreToolUse", **decision}}
 
         async def can_use_tool(tool: str, arguments: dict[str, Any], context: Any) -> Any:
-            why = session.refused(context.tool_use_id or "", tool, arguments)
-            return PermissionResultDeny(message=why) if why else PermissionResultAllow()
+            try:
+                allowed = session.allowed_input(context.tool_use_id or "", tool, arguments)
+            except Refused as refused:
+                return PermissionResultDeny(message=str(refused))
+            return PermissionResultAllow(updated_input=allowed)
 
         spent = self.guard.spent
         budget = self.guard.budget
@@ -206,7 +218,7 @@ class ClaudeCodeBackend:
         )
 
     def _environment(self, scratch: Path) -> dict[str, str]:
-        blanked = {name: "" for name in os.environ if name not in SAFE_VARIABLES}
+        blanked = {name: "" for name in os.environ if name not in _INHERITED}
         model = {"ANTHROPIC_API_KEY": self.access.api_key, "ANTHROPIC_AUTH_TOKEN": ""}
         if self.access.base_url:
             model["ANTHROPIC_BASE_URL"] = self.access.base_url
@@ -218,6 +230,7 @@ class ClaudeCodeBackend:
             "CLAUDE_CONFIG_DIR": str(self.home / ".claude"),
             "CLAUDE_CODE_TMPDIR": str(scratch),
             "TMPDIR": str(scratch),
+            "BASH_MAX_TIMEOUT_MS": str(bash_timeout_ms(self.toolbox.policy)),
         }
 
     def stopped_by_budget(self, phase: str, reached: BudgetExceeded) -> PhaseOutcome:
@@ -252,16 +265,21 @@ class _Session:
         )
         self.backend.sessions[self.phase] = session_id
 
-    def refused(self, call_id: str, tool: str, arguments: dict[str, Any]) -> str | None:
-        """Why Tamma refuses the call; once a cap is reached, every call is refused, so nothing
-        more happens in the workspace while the interrupt reaches the CLI."""
-        if self._budget_stop is not None:
-            why: str | None = f"the run's budget is spent ({self._budget_stop})"
-        else:
-            why = refusal(self.backend.toolbox.root, self.backend.toolbox.policy, tool, arguments)
-        if why:
+    def allowed_input(self, call_id: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The input the call runs with (a Bash command in the sandbox), or `Refused` saying why
+        Tamma refuses it; once a cap is reached, every call is refused, so nothing more happens
+        in the workspace while the interrupt reaches the CLI."""
+        toolbox = self.backend.toolbox
+        try:
+            if self._budget_stop is not None:
+                raise Refused(f"the run's budget is spent ({self._budget_stop})")
+            why = refusal(toolbox.root, toolbox.policy, tool, arguments)
+            if why:
+                raise Refused(why)
+            return sandboxed_bash(toolbox, arguments) if tool == "Bash" else arguments
+        except Refused:
             self._refused.add(call_id)
-        return why
+            raise
 
     def answered(self, message: AssistantMessage) -> BudgetExceeded | None:
         """Take one streamed assistant message (an API response may come as several, one per

@@ -79,8 +79,9 @@ def agent_requests(fake: FakeServer, agent_tools: Collection[str] = AGENT_TOOLS)
 
 
 def tool_results(request: RecordedRequest) -> dict[str, dict[str, Any]]:
-    """The `tool_result` blocks of the request's last message, by `tool_use_id`."""
-    content = request.json["messages"][-1]["content"]
+    """The `tool_result` blocks of the request's last user message, by `tool_use_id` (the CLI
+    may append `role: "system"` messages after it)."""
+    content = next(m["content"] for m in reversed(request.json["messages"]) if m["role"] == "user")
     blocks = content if isinstance(content, list) else []
     return {block["tool_use_id"]: block for block in blocks if block.get("type") == "tool_result"}
 
