@@ -37,7 +37,7 @@ from tamma.platforms import platform_for
 from tamma.providers import Provider, RecordingProvider, ReplayProvider, ScriptedProvider, build_provider
 from tamma.recorder import Recorder
 from tamma.redaction import Redactor
-from tasks._context import ForkPoint, ReplayHooks, RunContext, RunOptions, configured_secrets, new_run_id
+from tasks._context import ForkPoint, ReplayHooks, RunContext, RunOptions, guarded, new_run_id
 
 __all__ = ["replay_run"]
 
@@ -73,7 +73,7 @@ def _replay(settings: Settings, run_id: str, *, keep: bool) -> dict[str, Any]:
     with EventStore(settings.event_store_url) as store:
         recording = Recording.load(store, run_id)
         scratch = Scratch.create(settings.home, run_id)
-        redactor = Redactor(configured_secrets(settings))
+        redactor = Redactor(settings.secrets())
         try:
             origin, normalizer = _origin_and_normalizer(recording, scratch, settings)
         except BaseException:
@@ -113,7 +113,7 @@ def _fork(
     with EventStore(settings.event_store_url) as store:
         recording = Recording.load(store, run_id, until=position)
         ref = recording.ref
-        redactor = Redactor(configured_secrets(settings))
+        redactor = Redactor(settings.secrets())
         workspaces = workspaces_dir(settings.home) / f"fork-{fork_id}"
         normalizer = Normalizer(
             aliases=(
@@ -138,7 +138,7 @@ def _fork(
             _as_recorded(settings, recording),
             store,
             recorder,
-            ReplayPlatform(recording, origin="", live=platform_for(ref, settings)),
+            ReplayPlatform(recording, origin="", live=guarded(platform_for(ref, settings), recorder)),
             RecordingProvider(model, store, recorder.tags, redactor=redactor),
             replay=ReplayHooks(
                 workspaces, commit_clock(recording), recording.decisions(), ForkPoint(run_id, position)

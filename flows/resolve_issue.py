@@ -19,6 +19,8 @@ from prefect.runtime import flow_run
 from flows._approval import decide
 from tamma.agent.settings import AgentBackendName
 from tamma.audit.run_state import run_state
+from tamma.publishing import redact_exception, redact_logs
+from tamma.sandbox import UNCONFINED_WARNING
 from tasks._context import MergePolicy, RunContext, RunOptions, new_run_id, open_run
 from tasks.analyze import analyze_issue, wait_for_clarification
 from tasks.ci import fix_ci, watch_ci
@@ -78,7 +80,20 @@ def resolve_issue(
 
 def resolve_run(ctx: RunContext) -> dict[str, Any]:
     """Claim the issue and take it as far as it goes: the flow's body, which replays and forks
-    run with a context of their own (recorded answers, a scratch store)."""
+    run with a context of their own (recorded answers, a scratch store). A sandbox that cannot
+    run here stops the run before it claims anything."""
+    redact_logs(ctx.recorder.redactor)
+    ctx.sandbox.check()
+    if not ctx.sandbox.policy.confined:
+        print(f"warning: {UNCONFINED_WARNING}")
+    try:
+        return _claimed_and_resolved(ctx)
+    except BaseException as error:
+        redact_exception(error, ctx.recorder.redactor)  # the flow run's state message and log
+        raise
+
+
+def _claimed_and_resolved(ctx: RunContext) -> dict[str, Any]:
     try:
         claim_issue(ctx, str(flow_run.id or ""))
     except AlreadyClaimed as taken:
@@ -142,7 +157,7 @@ def _watch_and_repair(ctx: RunContext) -> str:
         if state.ci_fixes >= ctx.options.max_ci_fixes:
             return f"CI still fails after {state.ci_fixes} repair attempts"
         if fix_ci(ctx, ci["failed"]) is None:
-            return "the CI repair produced no change"
+            return run_state(ctx.store, ctx.run_id).push_refused or "the CI repair produced no change"
 
 
 def _merge_checkpoint(ctx: RunContext, pull: dict[str, Any]) -> str:

@@ -51,3 +51,8 @@ AGENT_SESSION_FINISHED = "AGENT.SESSION.FINISHED"
 """...and it ended: turns, cost and usage as the backend counted them, permission denials."""
 AGENT_FINISHED = "AGENT.FINISHED"
 """The agent's outcome: done, or stopped (budget, a loop, no progress, a check that kept failing)."""
+PUBLISH_REFUSED = "PUBLISH.REFUSED"
+"""Text bound for a comment, pull request or artifact still held a secret after redaction: a
+notice was published in its place. `where`, and `leaks` (what was found, never its value)."""
+PUSH_REFUSED = "PUSH.REFUSED"
+"""The branch's new commits add a configured secret: nothing was pushed and the run escalates."""

@@ -50,7 +50,7 @@ def open_agent(ctx: RunContext, issue: Issue) -> AgentKit:
         root=replay.workspaces if replay else workspaces_dir(ctx.settings.home),
         key=workspace_key(ctx.ref),
         clone_url=repository.clone_url,
-        branch=branch_name(ctx.ref.number, issue.title),
+        branch=branch_name(ctx.ref.number, ctx.recorder.redactor.text(issue.title)),  # a published name
         base_branch=repository.default_branch,
         credentials=_credentials(ctx),
         author=GitAuthor(settings.author.name, settings.author.email),

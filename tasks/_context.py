@@ -11,6 +11,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -22,11 +23,12 @@ from tamma.agent.settings import AgentBackendName
 from tamma.agent.workspace import CommitClock
 from tamma.audit.recording import RecordedDecision
 from tamma.config import Settings, load_settings
-from tamma.platforms import GitPlatform, Issue, IssueRef, platform_for
+from tamma.platforms import GitPlatform, GuardedPlatform, Issue, IssueRef, platform_for
 from tamma.providers import Provider, RecordingProvider, ScriptedProvider, build_provider
-from tamma.providers._settings import api_key_for
+from tamma.publishing import Publisher
 from tamma.recorder import Recorder
 from tamma.redaction import Redactor
+from tamma.sandbox import Sandbox
 
 __all__ = [
     "ForkPoint",
@@ -34,9 +36,10 @@ __all__ = [
     "ReplayHooks",
     "RunContext",
     "RunOptions",
-    "configured_secrets",
+    "guarded",
     "new_run_id",
     "open_run",
+    "publisher_for",
 ]
 
 MergePolicy = Literal["stop", "approve", "auto"]
@@ -107,6 +110,11 @@ class RunContext:
     def run_tag(self) -> str:
         return f"run:{self.run_id}"
 
+    @cached_property
+    def sandbox(self) -> Sandbox:
+        """Where the run's repository code runs (tests, lint, commands): as configured."""
+        return Sandbox(self.settings.sandbox)
+
     def issue(self) -> Issue:
         return self.platform.get_issue(self.ref.number)
 
@@ -123,9 +131,9 @@ def open_run(
     run_id = run_id or new_run_id()
     store = EventStore(settings.event_store_url)
     try:
-        redactor = Redactor(configured_secrets(settings))
+        redactor = Redactor(settings.secrets())
         recorder = Recorder(store, [f"run:{run_id}", ref.tag], redactor=redactor)
-        platform = platform_for(ref, settings)
+        platform = guarded(platform_for(ref, settings), recorder)
         provider = RecordingProvider(
             _model(options, settings, store, run_id), store, recorder.tags, redactor=redactor
         )
@@ -135,12 +143,18 @@ def open_run(
     return RunContext(run_id, ref, options, settings, store, recorder, platform, provider)
 
 
-def configured_secrets(settings: Settings) -> list[str]:
-    """The exact values of the secrets this configuration uses: masked in every event even when
-    they have no recognisable shape (a self-hosted GitLab's token, a local model's key)."""
-    keys = [api_key_for(provider) for provider in settings.providers]
-    tokens = [settings.platforms.github.token(), settings.platforms.gitlab.token()]
-    return [secret for secret in (*keys, *tokens) if secret]
+def publisher_for(recorder: Recorder) -> Publisher:
+    """The run's gate for published text: redacted, leak-checked, refusals recorded."""
+
+    def refused(where: str, leaks: list[str]) -> None:
+        recorder.record(event_types.PUBLISH_REFUSED, where=where, leaks=leaks)
+
+    return Publisher(recorder.redactor, refused)
+
+
+def guarded(platform: GitPlatform, recorder: Recorder) -> GuardedPlatform:
+    """`platform` with every write going through the run's publisher."""
+    return GuardedPlatform(platform, publisher_for(recorder))
 
 
 def _model(options: RunOptions, settings: Settings, store: EventStore, run_id: str) -> Provider:

@@ -19,6 +19,7 @@ from prefect.client.schemas.objects import State, TaskRun
 from event_store import EventStoreUnavailable
 from tamma import event_types
 from tamma.errors import PlatformError, PlatformRateLimited, ProviderError
+from tamma.publishing import redact_exception
 
 __all__ = ["is_transient", "step"]
 
@@ -51,6 +52,7 @@ def step(name: str) -> Callable[[F], F]:
             try:
                 result = function(ctx, *args, **kwargs)
             except BaseException as error:
+                redact_exception(error, ctx.recorder.redactor)  # before Prefect logs or stores it
                 ctx.recorder.record(
                     event_types.STEP_FINISHED,
                     step=name,

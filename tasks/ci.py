@@ -21,6 +21,7 @@ from tamma.platforms import CIStatus
 from tamma.providers import Message
 from tasks._agent import open_agent
 from tasks._context import RunContext
+from tasks._push import push_branch
 from tasks._step import step
 
 __all__ = ["fix_ci", "watch_ci"]
@@ -59,7 +60,8 @@ def watch_ci(ctx: RunContext, sha: str) -> dict[str, Any]:
 
 @step("fix-ci")
 def fix_ci(ctx: RunContext, failed: list[dict[str, Any]]) -> str | None:
-    """One repair attempt; the new head sha, or None when the agent could not produce a fix."""
+    """One repair attempt; the new head sha, or None when the agent could not produce a fix (or
+    its push was refused: see `tasks._push`)."""
     attempt = run_state(ctx.store, ctx.run_id).ci_fixes + 1
     issue = ctx.issue()
     kit = open_agent(ctx, issue)
@@ -83,10 +85,8 @@ def fix_ci(ctx: RunContext, failed: list[dict[str, Any]]) -> str | None:
         tests_passed_locally=tests.passed,
         logs=fetched,
     )
-    if sha is None:
+    if sha is None or push_branch(ctx, kit.workspace) is not None:
         return None
-    kit.workspace.push()
-    ctx.recorder.record(event_types.BRANCH_PUSHED, branch=kit.workspace.branch, sha=sha)
     return sha
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tamma import event_types
 from tamma.agent.test_first import TestFirstAgent
 from tamma.audit.run_state import run_state
 from tasks._agent import open_agent
 from tasks._context import RunContext
+from tasks._push import push_branch
 from tasks._step import step
 
 __all__ = ["implement_plan"]
@@ -17,8 +17,11 @@ __all__ = ["implement_plan"]
 @step("implement")
 def implement_plan(ctx: RunContext, plan: str) -> dict[str, Any]:
     """The recorded AGENT.FINISHED outcome; when done, the branch is pushed (once: a run that
-    crashed between finishing and pushing pushes on its next start)."""
+    crashed between finishing and pushing pushes on its next start), unless the push is
+    refused for a secret in the change, which stops the run."""
     state = run_state(ctx.store, ctx.run_id)
+    if state.push_refused is not None:
+        return {**(state.implementation or {}), "status": "stopped", "reason": state.push_refused}
     if state.implementation is not None and (state.head_sha or state.implementation["status"] != "done"):
         return state.implementation
     issue = ctx.issue()
@@ -34,6 +37,7 @@ def implement_plan(ctx: RunContext, plan: str) -> dict[str, Any]:
         agent.implement(issue, plan=plan)
     outcome = run_state(ctx.store, ctx.run_id).implementation or {}
     if outcome.get("status") == "done":
-        kit.workspace.push()
-        ctx.recorder.record(event_types.BRANCH_PUSHED, branch=kit.workspace.branch, sha=kit.workspace.head())
+        refused = push_branch(ctx, kit.workspace)
+        if refused is not None:
+            return {**outcome, "status": "stopped", "reason": refused}
     return outcome

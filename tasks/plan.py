@@ -9,7 +9,7 @@ from tamma import event_types
 from tamma.agent.prompts import UNTRUSTED_ISSUE_RULE, quoted_issue
 from tamma.audit.run_state import run_state
 from tasks._comments import post_once
-from tasks._context import RunContext
+from tasks._context import RunContext, publisher_for
 from tasks._model import ask_model
 from tasks._step import step
 
@@ -34,7 +34,9 @@ def propose_plan(ctx: RunContext, clarification: str | None = None) -> str:
         plan = ask_model(ctx, PLAN_SYSTEM, quoted_issue(ctx.issue()) + answered).strip()
         ctx.recorder.record(event_types.PLAN_PROPOSED, actor="model", plan=plan)
         create_markdown_artifact(
-            key=plan_artifact_key(ctx.run_id), markdown=plan, description=f"Tamma's plan for {ctx.ref}"
+            key=plan_artifact_key(ctx.run_id),
+            markdown=publisher_for(ctx.recorder).text("plan artifact", plan),
+            description=f"Tamma's plan for {ctx.ref}",
         )
     post_once(ctx, "plan", f"### Tamma's plan ({ctx.run_id})\n\n{plan}\n\nWaiting for approval.")
     return plan

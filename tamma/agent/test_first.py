@@ -178,6 +178,7 @@ class TestFirstAgent:
 
     def _complete(self, phase: Phase, outcome: PhaseOutcome, attempts: int, commit_message: str) -> None:
         self._summaries[phase] = outcome.summary
+        commit_message = self.recorder.redactor.text(commit_message)  # it names the issue; it is pushed
         sha = self.workspace.commit(commit_message)
         if sha is not None:
             self._commits.append(sha)

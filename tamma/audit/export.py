@@ -17,6 +17,7 @@ from event_store import Event, EventStore, Query
 from tamma import event_types as et
 from tamma.audit.run_state import run_of, tag_value
 from tamma.audit.summaries import describe
+from tamma.redaction import Redactor
 
 __all__ = ["COLUMNS", "ExportFormat", "export", "rows"]
 
@@ -47,8 +48,11 @@ def export(
     issue: str | None = None,
     after: int = 0,
     output: ExportFormat = "jsonl",
+    redactor: Redactor | None = None,
 ) -> int:
-    """Write the matching events to `out`; returns how many."""
+    """Write the matching events to `out`; returns how many. Events were redacted when they
+    were written; `redactor` masks again with today's patterns and configured secrets."""
+    redactor = redactor or Redactor()
     tags = [*([f"run:{run_id}"] if run_id else []), *([f"issue:{issue}"] if issue else [])]
     query = Query.of(tags=tags) if tags else Query.all()
     count = 0
@@ -57,7 +61,7 @@ def export(
         writer.writeheader()
     elif output == "json":
         out.write("[")
-    for row in rows(store.read(query, after=after)):
+    for row in map(redactor.value, rows(store.read(query, after=after))):
         if writer is not None:
             writer.writerow(row)
         elif output == "json":

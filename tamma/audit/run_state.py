@@ -36,6 +36,8 @@ class RunState:
     merged_sha: str | None = None
     escalated: str | None = None
     outcome: str | None = None
+    push_refused: str | None = None
+    """Why the branch was not pushed: its new commits add a configured secret."""
     comments: frozenset[str] = frozenset()
     """Purposes of the comments posted (questions, plan, escalation...)."""
     cost_usd: float = 0.0
@@ -83,6 +85,8 @@ def _apply(state: RunState, event: Event) -> RunState:
         changes["implementation"] = data
     elif kind == et.BRANCH_PUSHED:
         changes |= {"branch": data["branch"], "head_sha": data["sha"]}
+    elif kind == et.PUSH_REFUSED:
+        changes["push_refused"] = data["reason"]
     elif kind == et.PR_CREATED:
         changes["pull_request"] = data
     elif kind == et.CI_STATUS_CHANGED:

@@ -27,9 +27,20 @@ def export_events(
     Example: tamma audit export --issue local:shop#1 --format csv > shop-1.csv
     """
     from tamma.audit.export import export
+    from tamma.config import load_settings
+    from tamma.redaction import Redactor
 
     if output not in ("jsonl", "json", "csv"):
         raise typer.BadParameter("use jsonl, json or csv", param_hint="--format")
+    redactor = Redactor(load_settings(database_url=database_url).secrets())
     with open_store(database_url) as store:
-        count = export(store, sys.stdout, run_id=run_id, issue=issue, after=since, output=output)  # type: ignore[arg-type]
+        count = export(
+            store,
+            sys.stdout,
+            run_id=run_id,
+            issue=issue,
+            after=since,
+            output=output,  # type: ignore[arg-type]
+            redactor=redactor,
+        )
     typer.echo(f"{count} events", err=True)

@@ -65,8 +65,11 @@ def history(
         state = run_state_projection(run_id).fold(events).state
         if html is not None:
             from tamma.audit.report import render_report
+            from tamma.config import load_settings
+            from tamma.redaction import Redactor
 
-            html.write_text(render_report(run_id, events))
+            redactor = Redactor(load_settings(database_url=database_url).secrets())
+            html.write_text(redactor.text(render_report(run_id, events)))
             console.print(f"report written to {html}")
     _show_timeline(console, run_id, state.issue, state.phase, state.cost_usd, spans)
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from tamma.platforms._factory import open_platform, platform_for
     from tamma.platforms._github import GitHubPlatform
     from tamma.platforms._gitlab import GitLabPlatform
+    from tamma.platforms._guarded import GuardedPlatform
     from tamma.platforms._local import LocalPlatform, init_local_platform, open_local_platform
     from tamma.platforms._models import (
         Check,
@@ -45,6 +46,7 @@ _LAZY = {
     "GitHubPlatform": "tamma.platforms._github",
     "GitLabPlatform": "tamma.platforms._gitlab",
     "GitPlatform": "tamma.platforms._protocol",
+    "GuardedPlatform": "tamma.platforms._guarded",
     "Issue": "tamma.platforms._models",
     "IssueRef": "tamma.platforms._refs",
     "LocalPlatform": "tamma.platforms._local",
@@ -70,6 +72,7 @@ __all__ = [
     "GitHubPlatform",
     "GitLabPlatform",
     "GitPlatform",
+    "GuardedPlatform",
     "Issue",
     "IssueRef",
     "LocalPlatform",

@@ -54,8 +54,10 @@ class _Tail:
                 del self._kept[: len(self._kept) - self.cap]
 
     def text(self) -> str:
+        """The tail as text: undecodable bytes and NULs (which no event store or log keeps)
+        become U+FFFD."""
         kept = bytes(self._kept[-self.cap :]) if self.cap else b""
-        text = kept.decode("utf-8", "replace")
+        text = kept.decode("utf-8", "replace").replace("\0", "\ufffd")
         cut = self.total - len(kept)
         return f"[... {cut} bytes cut ...]\n{text}" if cut > 0 else text
 
