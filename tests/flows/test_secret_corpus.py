@@ -197,3 +197,39 @@ def test_no_secret_reaches_any_store_or_published_text(
     ]
     assert found == [], "\n".join(found)
     assert pull.title == "[Tamma] add() subtracts (seen with key [REDACTED])"
+
+
+def test_a_change_that_adds_a_configured_secret_is_never_pushed(
+    world: DemoWorld, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = CONFIGURED["GITLAB_TOKEN"]
+    monkeypatch.setenv("GITLAB_TOKEN", token)
+    planted = f'"""Arithmetic."""\n\nDEPLOY = "{token}"\n\n\ndef add(a, b):\n    return a + b\n\n\ndef total(xs):\n    return sum(xs)\n'
+    calls: list[tuple[str, dict[str, object]]] = [
+        ("write_file", {"path": "tests/test_add.py", "content": NEW_TEST}),
+        ("finish", {"summary": "tests"}),
+        ("write_file", {"path": "calc.py", "content": planted}),
+        ("finish", {"summary": "fixed"}),
+        ("finish", {"summary": "nothing to refactor"}),
+    ]
+    responses = [
+        scripted_text(json.dumps({"ambiguity": 5, "reasons": [], "questions": []})),
+        scripted_text(PLAN),
+        *(
+            scripted_tool_use(name, arguments, tool_id=f"toolu_{n:02d}")
+            for n, (name, arguments) in enumerate(calls)
+        ),
+    ]
+    script = save_script(responses, home / "push-session.json")
+    result = resolve_issue(world.issue_ref, auto_approve=True, script=str(script), ci_poll_s=0.1)
+    assert result["outcome"] == "escalated", result
+    assert "adds what looks like a configured secret" in result["escalated"]
+    heads = git("for-each-ref", "--format=%(refname)", "refs/heads", cwd=world.platform.remote).stdout.split()
+    assert heads == ["refs/heads/main"]  # nothing was pushed
+    with EventStore(f"sqlite:///{home / 'events.db'}") as store:
+        kinds = [e.type for e in store.read(Query.of(tags=[f"run:{result['run_id']}"]))]
+    assert et.PUSH_REFUSED in kinds
+    assert et.BRANCH_PUSHED not in kinds
+    escalation = [c.body for c in world.platform.get_issue(1).comments if "needs a human" in c.body]
+    assert len(escalation) == 1
+    assert token not in escalation[0]
