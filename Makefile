@@ -4,7 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test bench lint format clean sandbox
+
+# Repository code runs in a bubblewrap sandbox: install it where this machine lets us (root with
+# apt), else say how. apt-get update only when the package lists are too old to find it.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's bubblewrap package (the sandbox for repository code)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >/dev/null; }; \
+	  else \
+	    echo "make: the sandbox needs bubblewrap: install it (apt-get install bubblewrap, dnf install bubblewrap)"; exit 1; \
+	  fi; }
 
 # Re-install only when the project's metadata changed since the last install.
 $(INSTALLED): pyproject.toml
@@ -13,10 +25,10 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,claude-code]'
 	touch $(INSTALLED)
 
-demo: $(INSTALLED)
+demo: $(INSTALLED) sandbox
 	$(BIN)/tamma demo
 
-test: lint $(INSTALLED)
+test: lint $(INSTALLED) sandbox
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
@@ -24,13 +36,14 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(INSTALLED)
+bench: $(INSTALLED) sandbox
 	$(BIN)/python benchmarks/event_store.py --markdown docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/cli_startup.py --markdown docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/providers.py --markdown docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/orchestration.py --markdown docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/replay.py --markdown docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/agents.py --markdown docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/sandbox.py --markdown docs/BENCHMARKS.md
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
