@@ -24,7 +24,7 @@ def demo_world_in_process(*, ci_failure: bool) -> Iterator[DemoWorld]:
     from prefect import flow
 
     from tamma.cli._prefect import use_prefect
-    from tamma.demo.scenario import agent_settings, build_world
+    from tamma.demo.scenario import agent_settings, build_world, sandbox_settings
 
     with tempfile.TemporaryDirectory() as directory:
         home = Path(directory)
@@ -32,6 +32,7 @@ def demo_world_in_process(*, ci_failure: bool) -> Iterator[DemoWorld]:
             "TAMMA_HOME": str(home),
             "TAMMA_DATABASE_URL": f"sqlite:///{home / 'events.db'}",
             "TAMMA_AGENT": json.dumps(agent_settings()),
+            "TAMMA_SANDBOX": json.dumps(sandbox_settings()),
         }
         use_prefect(home)
         flow(name="warm-up")(lambda: None)()

@@ -19,7 +19,10 @@ from prefect.runtime import flow_run
 from flows._approval import decide
 from tamma.agent.settings import AgentBackendName
 from tamma.audit.run_state import run_state
+from tamma.errors import InvalidReference
+from tamma.platforms import IssueRef
 from tamma.publishing import redact_exception, redact_logs
+from tamma.redaction import redact
 from tamma.sandbox import UNCONFINED_WARNING
 from tasks._context import MergePolicy, RunContext, RunOptions, new_run_id, open_run
 from tasks.analyze import analyze_issue, wait_for_clarification
@@ -34,8 +37,14 @@ __all__ = ["resolve_issue", "resolve_run"]
 
 
 def _run_name() -> str:
+    """`github:acme/shop#12 [r-1a2b3c4d]`: the reference as Tamma writes it, so a URL given with
+    credentials (`https://user:token@...`) never names a run in Prefect's UI."""
     parameters = flow_run.parameters
-    return f"{parameters['issue_ref']} [{parameters.get('run_id') or 'new'}]"
+    try:
+        issue = str(IssueRef.parse(parameters["issue_ref"]))
+    except InvalidReference:
+        issue = redact(parameters["issue_ref"])
+    return f"{issue} [{parameters.get('run_id') or 'new'}]"
 
 
 @flow(name="resolve-issue", flow_run_name=_run_name, log_prints=True)

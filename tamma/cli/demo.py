@@ -43,7 +43,7 @@ def demo(
     from tamma.cli._preflight import check_sandbox
     from tamma.cli.run import report, run_in_foreground
     from tamma.config import load_settings
-    from tamma.demo.scenario import agent_settings, build_world
+    from tamma.demo.scenario import agent_settings, build_world, sandbox_settings
     from tasks._context import new_run_id
 
     console = Console(highlight=False)
@@ -54,7 +54,11 @@ def demo(
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     store_url = database_url or f"sqlite:///{home / 'events.db'}"
-    os.environ |= {"TAMMA_HOME": str(home), "TAMMA_AGENT": json.dumps(agent_settings())}
+    os.environ |= {
+        "TAMMA_HOME": str(home),
+        "TAMMA_AGENT": json.dumps(agent_settings()),
+        "TAMMA_SANDBOX": json.dumps(sandbox_settings(settings.sandbox)),
+    }
     world = build_world(home, ci_failure=ci_failure)
     interactive = sys.stdin.isatty()
     console.print(

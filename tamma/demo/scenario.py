@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from tamma.platforms import LocalPlatform, init_local_platform
 from tamma.providers import Response, save_script, scripted_text, scripted_tool_use
+from tamma.sandbox import SandboxPolicy
 
-__all__ = ["DemoWorld", "agent_settings", "build_world", "session"]
+__all__ = ["DemoWorld", "agent_settings", "build_world", "sandbox_settings", "session"]
 
 CALC = '''"""Arithmetic for the shop's invoices."""
 
@@ -81,6 +84,14 @@ def agent_settings() -> dict[str, object]:
         "lint_command": [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated"],
         "command_timeout_s": 120,
     }
+
+
+def sandbox_settings(policy: SandboxPolicy | None = None) -> dict[str, Any]:
+    """The demo's `sandbox:` settings (as TAMMA_SANDBOX): `policy` with pytest's plugin autoload
+    off. The demo's tests need no plugin, and the ones installed beside Tamma (hypothesis above
+    all) would cost a second at each of its many test runs."""
+    policy = policy or SandboxPolicy()
+    return replace(policy, env={**policy.env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}).describe()
 
 
 class DemoWorld:

@@ -18,13 +18,12 @@ the default `bubblewrap` backend a command:
 be chosen explicitly, is warned about on every run and recorded in RUN.STARTED.
 """
 
-from tamma.sandbox._bubblewrap import INSTALL_HINT, SandboxUnavailable
+from tamma.sandbox._errors import SandboxUnavailable
 from tamma.sandbox._policy import SandboxBackend, SandboxLimits, SandboxPolicy
 from tamma.sandbox._result import CommandResult
 from tamma.sandbox._sandbox import UNCONFINED_WARNING, Sandbox
 
 __all__ = [
-    "INSTALL_HINT",
     "UNCONFINED_WARNING",
     "CommandResult",
     "Sandbox",

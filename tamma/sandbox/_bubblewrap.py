@@ -17,14 +17,12 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from tamma.errors import ConfigError
 from tamma.sandbox._environment import SANDBOX_HOME
+from tamma.sandbox._errors import UNCONFINED_HINT, SandboxUnavailable
 from tamma.sandbox._policy import SandboxPolicy
 from tamma.sandbox._view import HostView
 
 __all__ = [
-    "INSTALL_HINT",
-    "SandboxUnavailable",
     "bubblewrap_argv",
     "bubblewrap_version",
 ]
@@ -33,12 +31,7 @@ INSTALL_HINT = (
     "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; "
     "Arch: pacman -S bubblewrap)"
 )
-UNCONFINED_HINT = "or set `sandbox: none` in tamma.yaml to run repository code unconfined (not recommended)"
 MB = 2**20
-
-
-class SandboxUnavailable(ConfigError):
-    """The bubblewrap sandbox was asked for and cannot run here."""
 
 
 def bubblewrap_argv(

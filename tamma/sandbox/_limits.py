@@ -21,9 +21,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tamma.sandbox._errors import SandboxUnavailable
 from tamma.sandbox._policy import SandboxLimits
 
-__all__ = ["cgroups_available", "limited"]
+__all__ = ["cgroups_available", "limited", "rlimit_prefix"]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MB = 2**20
@@ -183,5 +184,7 @@ def _processes_of(uid: int) -> int:
 def _program(name: str) -> str:
     found = shutil.which(name, path="/usr/bin:/bin:/usr/sbin:/sbin")
     if found is None:
-        raise FileNotFoundError(name)
+        raise SandboxUnavailable(
+            f"the sandbox needs `{name}`, which is not in /usr/bin or /bin: install util-linux"
+        )
     return found

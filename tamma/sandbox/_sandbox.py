@@ -11,7 +11,7 @@ from typing import Any
 from tamma.redaction import redact
 from tamma.sandbox._bubblewrap import bubblewrap_argv, bubblewrap_version
 from tamma.sandbox._environment import confined_environment, unconfined_environment
-from tamma.sandbox._limits import cgroups_available, limited
+from tamma.sandbox._limits import cgroups_available, limited, rlimit_prefix
 from tamma.sandbox._policy import SandboxPolicy
 from tamma.sandbox._process import Finished, run_watched
 from tamma.sandbox._result import CommandResult
@@ -38,6 +38,7 @@ class Sandbox:
     def check(self) -> None:
         """Raise `SandboxUnavailable` (with what to install) when the sandbox cannot run here:
         called before a run starts, so nothing is claimed or spent for a run that cannot work."""
+        rlimit_prefix(self.policy.limits)
         if self.policy.confined:
             bubblewrap_version()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from tamma.demo.scenario import DemoWorld, agent_settings, build_world
+from tamma.demo.scenario import DemoWorld, agent_settings, build_world, sandbox_settings
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,13 +25,14 @@ def prefect_server() -> Iterator[None]:
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """TAMMA_HOME with its own event store, and the demo's agent commands."""
+    """TAMMA_HOME with its own event store, and the demo's agent commands and sandbox."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TAMMA_HOME", str(home))
     monkeypatch.setenv("TAMMA_DATABASE_URL", f"sqlite:///{home / 'events.db'}")
     monkeypatch.setenv("TAMMA_AGENT", json.dumps(agent_settings()))
+    monkeypatch.setenv("TAMMA_SANDBOX", json.dumps(sandbox_settings()))
     return home
 
 
