@@ -8,9 +8,11 @@ written. Shared here so each benchmark script does not grow its own copy of the 
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
-__all__ = ["read_section", "replace_section"]
+__all__ = ["read_section", "replace_section", "run_stamp"]
 
 
 def read_section(path: Path, name: str) -> str:
@@ -40,6 +42,13 @@ def replace_section(path: Path, name: str, body: str) -> None:
         text = text[: span[0]] + inner + text[span[1] :]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def run_stamp(command: str) -> str:
+    """The line heading a section's figures: the command, when, and how busy the machine was."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return f"`{command}`; {when}; nproc {os.cpu_count()}, load average {load}."
 
 
 def _markers(name: str) -> tuple[str, str]:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks._markdown import replace_section  # noqa: E402
+from benchmarks._markdown import replace_section, run_stamp  # noqa: E402
 
 MODEL = "claude-sonnet-4-6"
 
@@ -54,8 +54,7 @@ def main() -> None:
         ]
 
     lines = [
-        f"`.venv/bin/python benchmarks/agents.py`; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        f"nproc {os.cpu_count()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}.",
+        run_stamp(".venv/bin/python benchmarks/agents.py"),
         "",
         "| backend | outcome | model turns (implement) | input tokens | output tokens | cost at list price | implement step | whole run |",
         "|---|---|---|---|---|---|---|---|",

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks._in_process import demo_world_in_process, resolve_timed  # noqa: E402
-from benchmarks._markdown import replace_section  # noqa: E402
+from benchmarks._markdown import replace_section, run_stamp  # noqa: E402
 from benchmarks.cli_startup import TAMMA, median_wall_s  # noqa: E402
 
 RSS_TARGET_MB = 256
@@ -151,8 +151,7 @@ def main() -> None:
         ),
     ]
     lines = [
-        f"`.venv/bin/python benchmarks/orchestration.py --issues {args.issues}`; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        f"nproc {os.cpu_count()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}.",
+        run_stamp(f".venv/bin/python benchmarks/orchestration.py --issues {args.issues}"),
         "",
         "| scenario | wall | peak RSS (largest process) | target |",
         "|---|---|---|---|",

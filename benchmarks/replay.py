@@ -13,7 +13,6 @@ commands; it waits for nothing (no model, no CI polling).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks._in_process import demo_world_in_process, resolve_timed  # noqa: E402
-from benchmarks._markdown import replace_section  # noqa: E402
+from benchmarks._markdown import replace_section, run_stamp  # noqa: E402
 from benchmarks.cli_startup import TAMMA  # noqa: E402
 
 TARGET_S = 5.0
@@ -69,8 +68,7 @@ def main() -> None:
         ("`tamma replay` as a whole process (starts Prefect's ephemeral server)", f"{cli_s:.1f} s", ""),
     ]
     lines = [
-        f"`.venv/bin/python benchmarks/replay.py --repeat {args.repeat}`; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        f"nproc {os.cpu_count()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}.",
+        run_stamp(f".venv/bin/python benchmarks/replay.py --repeat {args.repeat}"),
         "",
         f"| measurement | wall | target (< {TARGET_S:g} s for a ~100-event run) |",
         "|---|---|---|",

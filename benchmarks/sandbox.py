@@ -17,11 +17,12 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # see benchmarks/cli_startup.py
 
-from benchmarks._markdown import replace_section  # noqa: E402
+from benchmarks._markdown import replace_section, run_stamp  # noqa: E402
 from tamma.demo.scenario import agent_settings, build_world  # noqa: E402
 from tamma.git import git  # noqa: E402
 from tamma.sandbox import Sandbox, SandboxPolicy  # noqa: E402
@@ -40,7 +41,8 @@ def _timed(sandbox: Sandbox, argv: list[str], workspace: Path) -> float:
 
 def measure(argv: list[str], workspace: Path, runs: int) -> tuple[float, float]:
     """Median seconds (unconfined, bubblewrap) over `runs` interleaved runs, after a warm-up."""
-    confined, unconfined = Sandbox(SandboxPolicy()), Sandbox(SandboxPolicy(backend="none"))
+    demo = SandboxPolicy(env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})  # as `tamma demo` runs them
+    confined, unconfined = Sandbox(demo), Sandbox(replace(demo, backend="none"))
     samples: dict[str, list[float]] = {"none": [], "bubblewrap": []}
     for attempt in range(runs + 1):
         for name, sandbox in (("none", unconfined), ("bubblewrap", confined)):
@@ -72,6 +74,8 @@ def main() -> None:
         git("clone", "--quiet", str(world.platform.remote), str(workspace))
         rows = [(name, *measure(argv, workspace, args.runs)) for name, argv in commands.items()]
     lines = [
+        run_stamp(f".venv/bin/python benchmarks/sandbox.py --runs {args.runs}"),
+        "",
         f"Median of {args.runs} interleaved runs each, after a warm-up; target < {TARGET_EXTRA_MS:.0f} ms "
         "extra per command.",
         "",

@@ -28,6 +28,7 @@ from tamma.providers import (
     scripted_tool_use,
 )
 from tamma.recorder import Recorder
+from tamma.sandbox import Sandbox, SandboxPolicy
 from tests.fakes import anthropic as fa
 from tests.fakes.anthropic import FakeAnthropic
 
@@ -36,6 +37,8 @@ EXISTING_TEST = "from calc import add\n\n\ndef test_zero() -> None:\n    assert 
 NEW_TEST = "from calc import add\n\n\ndef test_add() -> None:\n    assert add(1, 2) == 3\n"
 WEAK_TEST = "from calc import add\n\n\ndef test_same() -> None:\n    assert add(1, 1) == 0\n"
 TEST_COMMAND = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+SANDBOX = Sandbox(SandboxPolicy(env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}))
+"""As the demo's (`sandbox_settings`): the project needs no plugin, and loading them costs a second a run."""
 LINT_COMMAND = (sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated")
 
 
@@ -72,7 +75,11 @@ def make_agent(
         branch=branch_name(issue.ref.number, issue.title),
         base_branch=repository.default_branch,
     )
-    toolbox = Toolbox(workspace.path, ToolPolicy(test_command=TEST_COMMAND, command_timeout_s=120))
+    toolbox = Toolbox(
+        workspace.path,
+        ToolPolicy(test_command=TEST_COMMAND, command_timeout_s=120),
+        sandbox=SANDBOX,
+    )
     recorder = Recorder(store, ["run:agent-test", issue.ref.tag])
     loop = ToolUseLoop(
         provider,

@@ -62,7 +62,9 @@ _PATHS = [
         "paths",
         "echo x > ../marker; ls .. | grep -q local-shop-2 && echo ESCAPED; true",
     ),
-    Escape("write into /usr", "paths", _try("touch /usr/marker"), "Read-only file system | Permission denied"),
+    Escape(
+        "write into /usr", "paths", _try("touch /usr/marker"), "Read-only file system | Permission denied"
+    ),
     Escape(
         "write into the toolchain",
         "paths",
