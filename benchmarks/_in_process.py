@@ -41,8 +41,8 @@ def demo_world_in_process(*, ci_failure: bool) -> Iterator[DemoWorld]:
 
 def resolve_timed(world: DemoWorld, run_id: str) -> float:
     """Wall seconds of one `resolve_issue` of the demo issue, plan approved by policy."""
-    from flows.resolve_issue import resolve_issue
+    from flows.resolve_issue import resolve_in_process
 
     started = time.perf_counter()
-    resolve_issue(world.issue_ref, run_id=run_id, auto_approve=True, script=str(world.script), ci_poll_s=0.1)
+    resolve_in_process(world.issue_ref, run_id=run_id, auto_approve=True, script=str(world.script), ci_poll_s=0.1)
     return time.perf_counter() - started

@@ -72,7 +72,7 @@ def main() -> None:
 
 def _measure(fake: Any, home: Path, backend: Literal["builtin", "claude-code"]) -> dict[str, Any]:
     from event_store import EventStore, Query
-    from flows.resolve_issue import resolve_issue
+    from flows.resolve_issue import resolve_in_process
     from tamma import event_types as et
     from tamma.demo.scenario import agent_settings, build_world, session
     from tamma.providers import save_script
@@ -105,7 +105,7 @@ def _measure(fake: Any, home: Path, backend: Literal["builtin", "claude-code"]) 
         )
         script = str(save_script(session(ci_failure=False)[:2], home / "plan-only.json"))
     started = time.perf_counter()
-    result = resolve_issue(
+    result = resolve_in_process(
         world.issue_ref, run_id="r-bench0a1", auto_approve=True, script=script, ci_poll_s=0.1, agent=backend
     )
     wall = time.perf_counter() - started

@@ -1,6 +1,7 @@
 """`backlog_sweep`: resolve the open issues of a repository that carry a label, a few at a time.
 
-Issues someone already claimed are skipped before starting; two sweeps (or two machines) that
+Issues another live run holds are skipped before starting (an issue whose run failed, or whose
+claim expired because its process died, is taken over and that run continued); two sweeps (or two machines) that
 still race for the same issue are settled by the claim itself, a conditional append that
 exactly one run wins. Runs start `cooldown_s` apart and at most `concurrency` at once, each a
 `resolve_issue` subflow.
@@ -10,18 +11,19 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
 from prefect import flow
 
 from event_store import EventStore
-from flows.resolve_issue import resolve_issue
+from flows.resolve_issue import resolve_in_process
+from tamma.claims import claimable
 from tamma.config import load_settings
 from tamma.errors import InvalidReference
-from tamma.platforms import PlatformKind, open_platform
+from tamma.platforms import IssueRef, PlatformKind, open_platform
 from tasks._context import MergePolicy
-from tasks.claim import claim_projection
 
 __all__ = ["backlog_sweep", "parse_repository"]
 
@@ -60,7 +62,7 @@ def backlog_sweep(
         candidates = [
             issue
             for issue in islice(platform.list_issues(labels=[label]), limit)
-            if claim_projection(issue.ref.tag).run(store).state is None
+            if claimable(store, issue.ref.tag, datetime.now(UTC))
         ]
     print(f"{len(candidates)} unclaimed issue(s) labelled {label!r} in {repo}")
     results: list[dict[str, Any]] = []
@@ -71,7 +73,7 @@ def backlog_sweep(
                 time.sleep(cooldown_s)
             started.append(
                 pool.submit(
-                    resolve_issue,
+                    resolve_in_process,
                     str(issue.ref),
                     auto_approve=auto_approve,
                     merge_policy=merge_policy,
@@ -79,7 +81,21 @@ def backlog_sweep(
                     script=script,
                 )
             )
-        results = [future.result() for future in started]
+        results = [_result(future, issue.ref) for future, issue in zip(started, candidates, strict=True)]
     for result in results:
         print(f"{result['issue']}: {result['outcome']} (run {result['run_id']})")
     return results
+
+
+def _result(future: Future[dict[str, Any]], ref: IssueRef) -> dict[str, Any]:
+    """An issue's summary; one that failed is reported (its run recorded RUN.FAILED and can be
+    continued) and the sweep goes on with the others."""
+    try:
+        return future.result()
+    except Exception as error:
+        return {
+            "issue": str(ref),
+            "outcome": "failed",
+            "run_id": "",
+            "error": f"{type(error).__name__}: {error}",
+        }

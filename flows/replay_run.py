@@ -156,9 +156,15 @@ def _fork(
 
 
 def _own_events(events: Iterable[Event], run_id: str) -> list[Event]:
-    """The run's events without a fork's takeover of another run's claim, which only a fork
-    writes and no replay can repeat (the scratch store has no claim to take over)."""
-    return [e for e in events if not (e.type == et.ISSUE_RELEASED and e.data.get("run_id") != run_id)]
+    """The run's events without what no replay can repeat: a fork's takeover of another run's
+    claim (the scratch store has no claim to take over) and the heartbeats of its lease, which
+    follow the clock, not the run."""
+    return [
+        e
+        for e in events
+        if e.type != et.ISSUE_CLAIM_RENEWED
+        and not (e.type == et.ISSUE_RELEASED and e.data.get("run_id") != run_id)
+    ]
 
 
 def _run(ctx: RunContext) -> str | None:

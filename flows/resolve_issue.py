@@ -11,40 +11,52 @@ last recorded step and never repeats a side effect.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.exceptions import Pause
 from prefect.runtime import flow_run
+from prefect.client.schemas.objects import State
+from prefect.states import Cancelled, Completed, Failed
 
 from flows._approval import decide
+from tamma import event_types
 from tamma.agent.settings import AgentBackendName
 from tamma.audit.run_state import run_state
+from tamma.claims import LeaseKeeper
 from tamma.errors import InvalidReference
 from tamma.platforms import IssueRef
 from tamma.publishing import redact_exception, redact_logs
 from tamma.redaction import redact
 from tamma.sandbox import UNCONFINED_WARNING
-from tasks._context import MergePolicy, RunContext, RunOptions, new_run_id, open_run
+from tasks._context import MergePolicy, RunContext, RunOptions, open_run
 from tasks.analyze import analyze_issue, wait_for_clarification
 from tasks.ci import fix_ci, watch_ci
-from tasks.claim import AlreadyClaimed, claim_issue, release_claim
+from tasks.claim import claim_issue, lost_claim_message, release_claim
 from tasks.finish import complete_run, escalate, merge_pull_request, reach_checkpoint
 from tasks.implement import implement_plan
 from tasks.plan import propose_plan
 from tasks.pull_request import open_pull_request
 
-__all__ = ["resolve_issue", "resolve_run"]
+__all__ = ["resolve_in_process", "resolve_issue", "resolve_run"]
+
+
+def _issue_name(issue_ref: str) -> str:
+    """The reference as Tamma writes it, so a URL given with credentials
+    (`https://user:token@...`) never names a run in Prefect's UI."""
+    try:
+        return str(IssueRef.parse(issue_ref))
+    except InvalidReference:
+        return redact(issue_ref)
 
 
 def _run_name() -> str:
-    """`github:acme/shop#12 [r-1a2b3c4d]`: the reference as Tamma writes it, so a URL given with
-    credentials (`https://user:token@...`) never names a run in Prefect's UI."""
+    """`github:acme/shop#12 [r-1a2b3c4d]`; a run whose id is decided in the flow (a new one, or
+    an earlier run it continues) is renamed once it is known (`_name_flow_run`)."""
     parameters = flow_run.parameters
-    try:
-        issue = str(IssueRef.parse(parameters["issue_ref"]))
-    except InvalidReference:
-        issue = redact(parameters["issue_ref"])
-    return f"{issue} [{parameters.get('run_id') or 'new'}]"
+    return f"{_issue_name(parameters['issue_ref'])} [{parameters.get('run_id') or 'new'}]"
 
 
 @flow(name="resolve-issue", flow_run_name=_run_name, log_prints=True)
@@ -61,12 +73,19 @@ def resolve_issue(
     clarification_poll_s: float = 60.0,
     script: str | None = None,
     agent: AgentBackendName | None = None,
-) -> dict[str, Any]:
+    continue_own: bool = True,
+) -> State[dict[str, Any]]:
     """Resolve `issue_ref` (github:owner/repo#12, gitlab:group/project#3, local:name#1).
 
-    `run_id` continues an earlier run of this issue; `auto_approve` and `merge_policy`
-    (stop | approve | auto) decide what needs a human; `script` runs a saved scripted model;
-    `agent` (builtin | claude-code) chooses who writes the code, else `agent.backend` decides.
+    `run_id` continues an earlier run of this issue (`continue_own`: even if another process
+    still renews its claim); without it, a run that failed or whose claim expired is continued,
+    else a new one starts. `auto_approve` and `merge_policy` (stop | approve | auto) decide what
+    needs a human; `script` runs a saved scripted model; `agent` (builtin | claude-code)
+    chooses who writes the code, else `agent.backend` decides.
+
+    The flow run ends in a state that says what happened: Completed as AwaitingMerge, Merged or
+    MergeDeclined; Failed as Escalated; Cancelled as Rejected or AlreadyClaimed; Failed on an
+    error (recorded as RUN.FAILED: Prefect's Retry continues the same run).
     """
     options = RunOptions(
         auto_approve=auto_approve,
@@ -80,46 +99,108 @@ def resolve_issue(
         script=script,
         agent=agent,
     )
-    ctx = open_run(issue_ref, options, run_id or new_run_id())
+    claimant = str(flow_run.id or f"process-{uuid.uuid4().hex[:12]}")
+    ctx = open_run(issue_ref, options, run_id, claimant=claimant)
     try:
-        return resolve_run(ctx)
+        _name_flow_run(ctx)
+        return _final_state(resolve_run(ctx, claimant, continue_own=continue_own and run_id is not None))
     finally:
         ctx.close()
 
 
-def resolve_run(ctx: RunContext) -> dict[str, Any]:
+def resolve_run(ctx: RunContext, claimant: str = "", *, continue_own: bool = False) -> dict[str, Any]:
     """Claim the issue and take it as far as it goes: the flow's body, which replays and forks
     run with a context of their own (recorded answers, a scratch store). A sandbox that cannot
-    run here stops the run before it claims anything."""
+    run here stops the run before it claims anything. Whatever error ends the run after its
+    claim is recorded as RUN.FAILED, which frees the claim for whoever continues the run."""
     redact_logs(ctx.recorder.redactor)
     ctx.sandbox.check()
     if not ctx.sandbox.policy.confined:
         print(f"warning: {UNCONFINED_WARNING}")
+    claimant = claimant or f"process-{uuid.uuid4().hex[:12]}"
+    outcome = run_state(ctx.store, ctx.run_id).outcome
+    if outcome not in (None, "failed"):
+        return _summary(ctx, outcome)
+    attempt = claim_issue(ctx, claimant, continue_own=continue_own)
+    if not attempt.won:
+        print(lost_claim_message(str(ctx.ref), attempt.holder))
+        holder = attempt.holder.run_id if attempt.holder else "?"
+        return {"run_id": ctx.run_id, "issue": str(ctx.ref), "outcome": "already-claimed", "holder": holder}
+    keeper = _keep_lease(ctx, claimant)
     try:
-        return _claimed_and_resolved(ctx)
+        return _summary(ctx, _resolve(ctx))
+    except Pause:
+        raise  # control flow: the run waits, it did not fail
     except BaseException as error:
         redact_exception(error, ctx.recorder.redactor)  # the flow run's state message and log
+        _record_failure(ctx, error)
         raise
+    finally:
+        if keeper is not None:
+            keeper.stop()
 
 
-def _claimed_and_resolved(ctx: RunContext) -> dict[str, Any]:
+def _keep_lease(ctx: RunContext, claimant: str) -> LeaseKeeper | None:
+    """The heartbeat of a live run; replays and forks work in a scratch store nobody races for."""
+    if ctx.replay is not None:
+        return None
+    keeper = LeaseKeeper(
+        ctx.store,
+        ctx.ref.tag,
+        claimant=claimant,
+        tags=ctx.recorder.tags,
+        lease_s=ctx.settings.claim_lease_s,
+        on_lost=lambda holder: print(f"warning: {lost_claim_message(str(ctx.ref), holder)}"),
+    )
+    keeper.start()
+    return keeper
+
+
+def _record_failure(ctx: RunContext, error: BaseException) -> None:
+    """RUN.FAILED with the error's type, its (redacted) message and the step it ended in. When
+    the store itself is what failed, nothing more can be written: the claim's lease runs out."""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     try:
-        claim_issue(ctx, str(flow_run.id or ""))
-    except AlreadyClaimed as taken:
-        print(taken)
-        return {
-            "run_id": ctx.run_id,
-            "issue": str(ctx.ref),
-            "outcome": "already-claimed",
-            "holder": taken.holder.run_id,
-        }
-    return _summary(ctx, _resolve(ctx))
+        ctx.recorder.record(
+            event_types.RUN_FAILED,
+            outcome="failed",
+            issue=str(ctx.ref),
+            error=type(error).__name__,
+            message=message[:2_000],
+            step=run_state(ctx.store, ctx.run_id).step,
+            resume=f"tamma run {ctx.ref} --run-id {ctx.run_id}",
+        )
+    except Exception as unrecorded:
+        print(f"warning: the failure could not be recorded ({type(unrecorded).__name__}); the claim expires")
+
+
+def _name_flow_run(ctx: RunContext) -> None:
+    """Give the flow run the Tamma run id it works for, once the flow decided it."""
+    if flow_run.id is None:
+        return
+    name = f"{ctx.ref} [{ctx.run_id}]"
+    if flow_run.name != name:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(flow_run.id, name=name)
+
+
+_COMPLETED = {"awaiting-merge": "AwaitingMerge", "merged": "Merged", "merge-declined": "MergeDeclined"}
+_CANCELLED = {"rejected": "Rejected", "already-claimed": "AlreadyClaimed"}
+
+
+def _final_state(summary: dict[str, Any]) -> State[dict[str, Any]]:
+    """The flow run's final state, named for the outcome, the summary as its result."""
+    outcome = summary["outcome"]
+    message = f"{summary['issue']}: {outcome} (run {summary['run_id']})"
+    if outcome in _COMPLETED:
+        return Completed(data=summary, name=_COMPLETED[outcome], message=message)
+    if outcome in _CANCELLED:
+        return Cancelled(data=summary, name=_CANCELLED[outcome], message=message)
+    reason = summary.get("escalated") or outcome
+    return Failed(data=summary, name="Escalated", message=f"{message}: {reason}")
 
 
 def _resolve(ctx: RunContext) -> str:
-    finished = run_state(ctx.store, ctx.run_id).outcome
-    if finished is not None:
-        return finished
     analysis = analyze_issue(ctx)
     clarification = None
     if analysis["needs_clarification"]:
@@ -200,3 +281,13 @@ def _summary(ctx: RunContext, outcome: str) -> dict[str, Any]:
         "cost_usd": state.cost_usd,
         "escalated": state.escalated,
     }
+
+
+def resolve_in_process(issue_ref: str, **parameters: Any) -> dict[str, Any]:
+    """Run the flow in this process and return its summary, whatever the outcome (escalated and
+    rejected runs included); an error that ended the run is raised again."""
+    state: State[Any] = resolve_issue(issue_ref, **parameters, return_state=True)
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise result
+    return dict(result)

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     platforms: PlatformsSettings = Field(default_factory=PlatformsSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    claim_lease_s: float = Field(default=600.0, gt=0)
+    """How long a claim outlives its run's last heartbeat (renewed every third of it): after a
+    kill or a lost machine, the issue is free again this long after the run's last sign of life."""
     sandbox: Annotated[SandboxPolicy, NoDecode] = Field(default_factory=SandboxPolicy)
     """How repository code runs. `sandbox: none` (TAMMA_SANDBOX=none) names just the backend;
     TAMMA_SANDBOX may also hold the whole policy as JSON."""

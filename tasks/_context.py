@@ -11,6 +11,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,7 @@ from tamma import event_types
 from tamma.agent.settings import AgentBackendName
 from tamma.agent.workspace import CommitClock
 from tamma.audit.recording import RecordedDecision
+from tamma.claims import continuable_run
 from tamma.config import Settings, load_settings
 from tamma.platforms import GitPlatform, GuardedPlatform, Issue, IssueRef, platform_for
 from tamma.providers import Provider, RecordingProvider, ScriptedProvider, build_provider
@@ -123,14 +125,21 @@ class RunContext:
 
 
 def open_run(
-    issue_ref: str, options: RunOptions, run_id: str | None = None, settings: Settings | None = None
+    issue_ref: str,
+    options: RunOptions,
+    run_id: str | None = None,
+    settings: Settings | None = None,
+    *,
+    claimant: str = "",
 ) -> RunContext:
-    """Parse the reference, open the store, the platform and the model (scripted or configured)."""
+    """Parse the reference, open the store, the platform and the model (scripted or configured).
+    Without `run_id`, the run is the issue's failed or expired one, or the one `claimant` (a
+    Prefect flow run, retried) claimed earlier, if any: continued, not begun again."""
     ref = IssueRef.parse(issue_ref)
     settings = settings or load_settings()
-    run_id = run_id or new_run_id()
     store = EventStore(settings.event_store_url)
     try:
+        run_id = run_id or continuable_run(store, ref.tag, claimant, datetime.now(UTC)) or new_run_id()
         redactor = Redactor(settings.secrets())
         recorder = Recorder(store, [f"run:{run_id}", ref.tag], redactor=redactor)
         platform = guarded(platform_for(ref, settings), recorder)

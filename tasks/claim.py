@@ -1,88 +1,84 @@
-"""Claiming an issue exactly once: a conditional append over the issue's claim events.
+"""Claiming an issue exactly once, under a lease (see `tamma.claims`).
 
-Two workers (two sweeps, two machines) that read "unclaimed" both try to append ISSUE.CLAIMED
-with the condition "no claim event after the one I saw"; the store lets exactly one through.
-The loser reads again and reports who holds the issue. A run that already holds the claim
-(restarted after a crash, same run id) just continues.
+Two workers (two sweeps, two machines) that read "unclaimed" both append ISSUE.CLAIMED under
+the condition "nothing changed since what I saw"; the store lets exactly one through and the
+other reports who holds the issue. A claim whose run died (its lease ran out) or failed is
+taken over the same way, and the run it belonged to continues under its own id, so what it
+did (plan, commits, pull request) is never done twice.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from event_store import AppendConditionFailed, Event, NewEvent, Projection, Query
+from event_store import NewEvent
 from tamma import event_types
-from tamma.errors import TammaError
+from tamma.audit.run_state import run_state
+from tamma.claims import Claim, ClaimAttempt, take_claim
 from tamma.recorder import EVENT_VERSION
 from tasks._context import RunContext
 from tasks._step import step
 
-__all__ = ["AlreadyClaimed", "Claim", "claim_issue", "claim_projection", "release_claim"]
-
-
-class AlreadyClaimed(TammaError):
-    def __init__(self, issue: str, holder: Claim) -> None:
-        self.holder = holder
-        super().__init__(
-            f"{issue} is already claimed by run {holder.run_id} (worker {holder.worker}, since {holder.at}); "
-            f"continue that run with `tamma run {issue} --run-id {holder.run_id}`"
-        )
-
-
-@dataclass(frozen=True)
-class Claim:
-    run_id: str
-    worker: str
-    at: str
-
-
-def _holder(current: Claim | None, event: Event) -> Claim | None:
-    if event.type == event_types.ISSUE_RELEASED:
-        return None if current and current.run_id == event.data["run_id"] else current
-    return Claim(event.data["run_id"], event.data["worker"], event.data["at"])
-
-
-def claim_projection(issue_tag: str) -> Projection[Claim | None]:
-    return Projection(
-        None,
-        _holder,
-        Query.of(types=[event_types.ISSUE_CLAIMED, event_types.ISSUE_RELEASED], tags=[issue_tag]),
-    )
+__all__ = ["Claim", "ClaimAttempt", "claim_issue", "lost_claim_message", "release_claim"]
 
 
 @step("claim")
-def claim_issue(ctx: RunContext, flow_run_id: str = "") -> str:
-    """ "claimed", or "resumed" for the run that already holds the claim; else `AlreadyClaimed`.
-    A fork takes the claim over from the run it forks, in the same conditional append."""
-    projection = claim_projection(ctx.ref.tag)
-    seen = projection.run(ctx.store)
+def claim_issue(ctx: RunContext, claimant: str, *, continue_own: bool = False) -> ClaimAttempt:
+    """Take the issue for this run (see `take_claim`), then record how the run starts: RUN.STARTED
+    and the issue as it reads now the first time, RUN.RESUMED when a new process continues it.
+    A lost race is an answer, not an error: the flow ends as "already claimed"."""
     fork = ctx.replay.fork if ctx.replay else None
-    taking_over = []
-    if seen.state is not None:
-        if seen.state.run_id == ctx.run_id:
-            return "resumed"
-        if fork is None or seen.state.run_id != fork.run_id:
-            raise AlreadyClaimed(str(ctx.ref), seen.state)
-        taking_over = [
-            _event(ctx, event_types.ISSUE_RELEASED, run_id=fork.run_id, reason=f"forked as {ctx.run_id}")
-        ]
-    claim = _event(ctx, event_types.ISSUE_CLAIMED, run_id=ctx.run_id, worker=ctx.worker, at=_now())
-    try:
-        ctx.store.append([*taking_over, claim], condition=seen.condition())
-    except AppendConditionFailed:
-        holder = projection.run(ctx.store).state
-        if holder is None or holder.run_id != ctx.run_id:
-            raise AlreadyClaimed(str(ctx.ref), holder or Claim("?", "?", "?")) from None
+    release = [_released(ctx, fork.run_id, f"forked as {ctx.run_id}")] if fork else []
+    attempt = take_claim(
+        ctx.store,
+        ctx.ref.tag,
+        run_id=ctx.run_id,
+        claimant=claimant,
+        worker=ctx.worker,
+        tags=ctx.recorder.tags,
+        lease_s=ctx.settings.claim_lease_s,
+        continue_own=continue_own,
+        release=release,
+    )
+    if not attempt.won:
+        return attempt
+    if not run_state(ctx.store, ctx.run_id).issue:
+        _record_start(
+            ctx, claimant, fork_of={"run_id": fork.run_id, "position": fork.position} if fork else None
+        )
+    elif attempt.how != "held":
+        ctx.recorder.record(
+            event_types.RUN_RESUMED,
+            worker=ctx.worker,
+            claimant=claimant,
+            after=_why_resumed(attempt),
+        )
+    return attempt
+
+
+def lost_claim_message(issue: str, holder: Claim | None) -> str:
+    if holder is None:
+        return f"{issue} was claimed by another run at the same moment"
+    return (
+        f"{issue} is already claimed by run {holder.run_id} (worker {holder.worker}, since {holder.at}); "
+        f"continue that run with `tamma run {issue} --run-id {holder.run_id}`"
+    )
+
+
+def release_claim(ctx: RunContext, reason: str) -> None:
+    ctx.recorder.record(event_types.ISSUE_RELEASED, run_id=ctx.run_id, reason=reason)
+
+
+def _record_start(ctx: RunContext, claimant: str, fork_of: dict[str, object] | None) -> None:
     ctx.recorder.record(
         event_types.RUN_STARTED,
         issue=str(ctx.ref),
         worker=ctx.worker,
-        flow_run_id=flow_run_id,
+        flow_run_id=claimant,
         options=ctx.options.model_dump(),
         agent=ctx.settings.agent.model_dump(mode="json"),
         sandbox=ctx.sandbox.describe(),
-        fork_of={"run_id": fork.run_id, "position": fork.position} if fork else None,
+        fork_of=fork_of,
     )
     issue = ctx.issue()
     ctx.recorder.record(  # the issue as the run saw it: what audits and replays start from
@@ -95,18 +91,23 @@ def claim_issue(ctx: RunContext, flow_run_id: str = "") -> str:
         url=issue.url,
         comments=[{"id": c.id, "author": c.author, "body": c.body} for c in issue.comments],
     )
-    return "claimed"
 
 
-def release_claim(ctx: RunContext, reason: str) -> None:
-    ctx.recorder.record(event_types.ISSUE_RELEASED, run_id=ctx.run_id, reason=reason)
+def _why_resumed(attempt: ClaimAttempt) -> str:
+    previous = attempt.previous
+    if previous is None:
+        return "its claim was free"
+    if previous.failed is not None:
+        return f"it failed: {previous.failed}"
+    if attempt.how == "took-over":
+        return f"its process stopped renewing its claim (last seen {_seen(previous)})"
+    return "a new process continues it"
 
 
-def _event(ctx: RunContext, event_type: str, **data: str) -> NewEvent:
-    return NewEvent(
-        event_type, {"v": EVENT_VERSION, **data}, tags=ctx.recorder.tags, metadata={"actor": ctx.worker}
-    )
+def _seen(claim: Claim) -> str:
+    return (claim.alive_at or datetime.now(UTC)).isoformat(timespec="seconds")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def _released(ctx: RunContext, run_id: str, reason: str) -> NewEvent:
+    data = {"v": EVENT_VERSION, "run_id": run_id, "reason": reason}
+    return NewEvent(event_types.ISSUE_RELEASED, data, tags=ctx.recorder.tags, metadata={"actor": ctx.worker})

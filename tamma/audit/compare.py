@@ -4,7 +4,9 @@ Two runs of the same flow on the same inputs write the same events, except for w
 different by nature: how long things took, which worker and Prefect flow run did the work,
 the ids of model requests, the scratch places a replay works in, and the timings test runners
 print. Those are left out or normalised; everything else, every tool result, file written,
-commit (tree, dates and so sha), comment, pull request and CI state, must be equal.
+commit (tree, dates and so sha), comment, pull request and CI state, must be equal. A model
+request the provider retried (`AI.REQUEST.FAILED` with `retried: true`) is no part of what a
+run did: a replay answers from the recording and never retries, so those are skipped.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from event_store import Event
 from tamma import event_types as et
 from tamma.json_diff import first_difference
 
-__all__ = ["Divergence", "Normalizer", "first_divergence"]
+__all__ = ["Divergence", "Normalizer", "first_divergence", "is_retried_request"]
 
 _TIMINGS = frozenset({"duration_s", "latency_s", "wall_s", "request_id"})
 """Ignored at any depth: how long things took, and the ids of model requests."""
 IGNORED_FIELDS: dict[str, frozenset[str]] = {
-    et.ISSUE_CLAIMED: frozenset({"worker", "at"}),
+    et.ISSUE_CLAIMED: frozenset({"worker", "at", "claimant", "lease_s"}),
     et.RUN_STARTED: frozenset({"worker", "flow_run_id", "options", "fork_of", "sandbox"}),
     et.APPROVAL_REQUESTED: frozenset({"flow_run_id"}),
     et.AI_REQUEST_STARTED: frozenset({"provider"}),
@@ -88,6 +90,8 @@ def first_divergence(
 ) -> Divergence | None:
     """Pair the events in order; the first pair that differs, or the first event one side has
     and the other does not (`stopped`: why the replay ended early, if it failed)."""
+    recorded = [event for event in recorded if not is_retried_request(event)]
+    replayed = [event for event in replayed if not is_retried_request(event)]
     for expected, actual in zip(recorded, replayed, strict=False):
         if expected.type != actual.type:
             return Divergence(
@@ -115,6 +119,12 @@ def first_divergence(
             final.position if final else 0, final.type if final else "", f"the replay failed: {stopped}"
         )
     return None
+
+
+def is_retried_request(event: Event) -> bool:
+    """A model request attempt that failed and was asked again: how long the answer took, not
+    what it was."""
+    return event.type == et.AI_REQUEST_FAILED and bool(event.data.get("retried"))
 
 
 def _comparable(event: Event, normalizer: Normalizer) -> Any:

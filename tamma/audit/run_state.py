@@ -41,6 +41,10 @@ class RunState:
     comments: frozenset[str] = frozenset()
     """Purposes of the comments posted (questions, plan, escalation...)."""
     cost_usd: float = 0.0
+    step: str | None = None
+    """The step last started: where a failed run stopped."""
+    failure: dict[str, Any] | None = None
+    """RUN.FAILED's data while the run stands failed: error, message, step, resume command."""
 
 
 _PHASES = {
@@ -67,6 +71,17 @@ def _apply(state: RunState, event: Event) -> RunState:
         changes["phase"] = _PHASES[kind]
     if kind == et.RUN_STARTED:
         changes["issue"] = data["issue"]
+    elif kind == et.STEP_STARTED:
+        changes["step"] = data["step"]
+    elif kind == et.RUN_FAILED:
+        changes |= {
+            "outcome": "failed",
+            "phase": "failed",
+            "failure": data,
+            "issue": state.issue or data["issue"],
+        }
+    elif kind == et.RUN_RESUMED:
+        changes |= {"outcome": None, "phase": "resumed", "failure": None}
     elif kind == et.ANALYSIS_COMPLETED:
         changes["analysis"] = data
     elif kind == et.CLARIFICATION_RECEIVED:
@@ -101,7 +116,7 @@ def _apply(state: RunState, event: Event) -> RunState:
         changes["comments"] = state.comments | {data["purpose"]}
     elif kind == et.AI_RESPONSE_RECEIVED:
         changes["cost_usd"] = round(state.cost_usd + data["cost_usd"], 8)
-    elif kind in (et.RUN_COMPLETED, et.RUN_FAILED):
+    elif kind == et.RUN_COMPLETED:
         changes |= {"outcome": data["outcome"], "phase": data["outcome"]}
     return replace(state, **changes) if changes else state
 

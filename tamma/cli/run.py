@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from event_store import Event
+    from tamma.platforms import IssueRef
 
 MergePolicyOption = Annotated[
     str,
@@ -83,11 +85,13 @@ def run(
     check_sandbox(settings)
     console = Console(highlight=False)
     where = use_prefect(settings.home)
-    run_id = run_id or new_run_id()
+    given = run_id is not None
+    run_id = run_id or _continued_run(console, settings.event_store_url, ref) or new_run_id()
     console.print(f"[bold]Tamma[/bold] run [cyan]{run_id}[/cyan] for {ref}  [dim]({where})[/dim]")
     parameters: dict[str, Any] = {
         "issue_ref": str(ref),
         "run_id": run_id,
+        "continue_own": given,
         "auto_approve": auto_approve,
         "merge_policy": merge_policy,
         "script": str(script.resolve()) if script else None,
@@ -99,15 +103,32 @@ def run(
     report(console, result)
 
 
+def _continued_run(console: Console, store_url: str, ref: IssueRef) -> str | None:
+    """The issue's run to continue, if it failed or its claim expired (its process died)."""
+    from datetime import UTC, datetime
+
+    from event_store import EventStore
+    from tamma.claims import continuable_run
+
+    with EventStore(store_url) as store:
+        run_id = continuable_run(store, ref.tag, "", datetime.now(UTC))
+    if run_id:
+        console.print(f"continuing run [cyan]{run_id}[/cyan]: it stopped before it finished")
+    return run_id
+
+
 def run_in_foreground(
     console: Console, store_url: str, run_id: str, parameters: dict[str, Any], *, interactive: bool
 ) -> dict[str, Any]:
-    """The flow in the foreground, its events followed on a background thread."""
-    from flows.resolve_issue import resolve_issue
-    from tamma.cli._prefect import pin_event_store
+    """The flow in the foreground, its events followed on a background thread; stopped by a
+    signal, it names the command that continues it."""
+    from flows.resolve_issue import resolve_in_process
+    from tamma.cli._prefect import pin_event_store, quiet_stops
     from tamma.cli._progress import RunWatcher
+    from tamma.cli._signals import resumable
 
     pin_event_store(store_url)
+    quiet_stops()
     on_approval = (
         (lambda event: _ask(console, store_url, event))
         if interactive
@@ -116,10 +137,24 @@ def run_in_foreground(
     watcher = RunWatcher(store_url, run_id, console, on_approval=on_approval, show_plan=not interactive)
     watcher.start()
     try:
-        result: dict[str, Any] = resolve_issue(**parameters)
-        return result
+        with resumable(resume_command(parameters)):
+            return resolve_in_process(**parameters)
     finally:
         watcher.stop()
+
+
+def resume_command(parameters: dict[str, Any]) -> str:
+    """`tamma run` with the same issue, run id and choices: it continues where the run stopped."""
+    words = ["tamma", "run", parameters["issue_ref"], "--run-id", parameters["run_id"]]
+    if parameters.get("script"):
+        words += ["--script", parameters["script"]]
+    if parameters.get("auto_approve"):
+        words.append("--auto-approve")
+    if parameters.get("merge_policy", "stop") != "stop":
+        words += ["--merge", parameters["merge_policy"]]
+    if parameters.get("agent"):
+        words += ["--agent", parameters["agent"]]
+    return shlex.join(words)
 
 
 def _ask(console: Console, store_url: str, event: Event) -> None:

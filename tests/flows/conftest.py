@@ -23,17 +23,22 @@ def prefect_server() -> Iterator[None]:
             yield
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """TAMMA_HOME with its own event store, and the demo's agent commands and sandbox."""
-    home = tmp_path / "home"
+def demo_home(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`root/home` as TAMMA_HOME with its own event store, and the demo's agent commands and
+    sandbox; the working directory is `root`."""
+    home = root / "home"
     home.mkdir()
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(root)
     monkeypatch.setenv("TAMMA_HOME", str(home))
     monkeypatch.setenv("TAMMA_DATABASE_URL", f"sqlite:///{home / 'events.db'}")
     monkeypatch.setenv("TAMMA_AGENT", json.dumps(agent_settings()))
     monkeypatch.setenv("TAMMA_SANDBOX", json.dumps(sandbox_settings()))
     return home
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return demo_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture

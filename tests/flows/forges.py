@@ -8,15 +8,22 @@ commit comes from actually running its tests.
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
+from tamma.demo.scenario import ISSUE_BODY, ISSUE_TITLE, DemoWorld
 from tamma.git import git
 from tamma.platforms._local_ci import run_tests
 from tamma.sandbox import Sandbox
+from tests.agent.git_http_server import git_http_server
+from tests.fakes.github import FakeGitHub
 
 CI_COMMAND = f"{sys.executable} -m pytest -q -p no:cacheprovider"
 
@@ -57,3 +64,27 @@ def on_every_new_head(
                 threading.Thread(target=ci, args=(branch, sha), daemon=True).start()
 
     return pushed
+
+
+@contextmanager
+def on_github(
+    world: DemoWorld, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, *, repo: str, token: str
+) -> Iterator[str]:
+    """The demo's project as `repo` on the fake GitHub, with its issue #1, until the block ends:
+    clone and push over HTTP with `token`, a check run for each pushed head from running its
+    tests, and GITHUB_TOKEN and TAMMA_PLATFORMS set for the flow. Yields the issue reference."""
+    bare = world.platform.remote
+
+    def actions(branch: str, sha: str) -> None:  # GitHub Actions, as far as the flow can tell
+        run = github.add_check_run(repo, sha, "tests", status="in_progress")
+        passed, log = run_ci(bare, sha)
+        github.update_check_run(repo, run, conclusion="success" if passed else "failure", log=log)
+
+    hook = on_every_new_head(bare, lambda: github.adopt_git_refs(repo, branch_heads(bare)), actions)
+    with git_http_server(bare.parent, username="x-access-token", password=token, on_push=hook) as base:
+        github.create_repo(repo, clone_url=f"{base}/{bare.name}")
+        github.adopt_git_refs(repo, branch_heads(bare))
+        github.create_issue(repo, ISSUE_TITLE, ISSUE_BODY, labels=["tamma"])
+        monkeypatch.setenv("GITHUB_TOKEN", token)
+        monkeypatch.setenv("TAMMA_PLATFORMS", json.dumps({"github": {"base_url": github.base_url}}))
+        yield f"github:{repo}#1"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from event_store import AppendCondition, EventStore, NewEvent, Query
-from flows.resolve_issue import resolve_issue
+from flows.resolve_issue import resolve_in_process
 from tamma import event_types as et
 from tamma.audit.export import COLUMNS
 from tamma.audit.history import snapshot, timeline
@@ -26,7 +26,7 @@ RUN = "r-a0d17001"
 
 @pytest.fixture
 def recorded(world: DemoWorld, home: Path) -> Path:
-    result = resolve_issue(
+    result = resolve_in_process(
         world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script), ci_poll_s=0.1
     )
     assert result["outcome"] == "awaiting-merge"
@@ -225,7 +225,7 @@ def test_time_travel_at_each_step_equals_what_the_run_had_then(
             return position
 
     monkeypatch.setattr("tasks._context.EventStore", LookingStore)
-    resolve_issue(world.issue_ref, run_id=run, auto_approve=True, script=str(world.script), ci_poll_s=0.1)
+    resolve_in_process(world.issue_ref, run_id=run, auto_approve=True, script=str(world.script), ci_poll_s=0.1)
 
     assert len(seen) >= 12
     with EventStore(f"sqlite:///{home / 'events.db'}") as store:

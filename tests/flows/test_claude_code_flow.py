@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from event_store import EventStore, Query
-from flows.resolve_issue import resolve_issue
+from flows.resolve_issue import resolve_in_process
 from tamma import event_types as et
 from tamma.audit.history import timeline
 from tamma.audit.recording import Recording, RunNotRecorded
@@ -41,7 +41,7 @@ def test_claude_code_resolves_the_demo_issue_test_first(
     )
     analysis_and_plan = save_script(session(ci_failure=False)[:2], home / "plan-only.json")
 
-    result = resolve_issue(
+    result = resolve_in_process(
         world.issue_ref,
         run_id=RUN,
         auto_approve=True,

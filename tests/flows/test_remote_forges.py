@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from event_store import EventStore, Query
-from flows.resolve_issue import resolve_issue
+from flows.resolve_issue import resolve_in_process
 from tamma import event_types as et
 from tamma.demo.scenario import ISSUE_BODY, ISSUE_TITLE, DemoWorld
 from tests.agent.git_http_server import git_http_server
@@ -39,7 +39,7 @@ def test_resolve_issue_on_github(
         fake_github.create_issue(repo, ISSUE_TITLE, ISSUE_BODY, labels=["tamma"])
         monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
         monkeypatch.setenv("TAMMA_PLATFORMS", json.dumps({"github": {"base_url": fake_github.base_url}}))
-        result = resolve_issue(f"github:{repo}#1", auto_approve=True, script=str(world.script), ci_poll_s=0.1)
+        result = resolve_in_process(f"github:{repo}#1", auto_approve=True, script=str(world.script), ci_poll_s=0.1)
     assert result["outcome"] == "awaiting-merge", result
     number = result["pull_request"]["number"]
     pull = fake_github.repo(repo).issues[number].pull
@@ -72,7 +72,7 @@ def test_resolve_issue_on_gitlab(
         fake_gitlab.add_issue(project, ISSUE_TITLE, description=ISSUE_BODY, labels=["tamma"])
         monkeypatch.setenv("GITLAB_TOKEN", GITLAB_TOKEN)
         monkeypatch.setenv("TAMMA_PLATFORMS", json.dumps({"gitlab": {"base_url": fake_gitlab.url}}))
-        result = resolve_issue(
+        result = resolve_in_process(
             f"gitlab:{project}#1", auto_approve=True, script=str(world.script), ci_poll_s=0.1
         )
     assert result["outcome"] == "awaiting-merge", result

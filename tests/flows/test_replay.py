@@ -10,7 +10,7 @@ import pytest
 
 from event_store import Event, EventStore, Query
 from flows.replay_run import replay_run
-from flows.resolve_issue import resolve_issue
+from flows.resolve_issue import resolve_in_process
 from tamma import event_types as et
 from tamma.audit.run_state import run_state
 from tamma.demo.scenario import DemoWorld, session
@@ -25,7 +25,7 @@ FIRST_FIX_ANSWER = 7
 
 @pytest.fixture
 def recorded(world: DemoWorld, home: Path) -> list[Event]:
-    result = resolve_issue(
+    result = resolve_in_process(
         world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script), ci_poll_s=0.1
     )
     assert result["outcome"] == "awaiting-merge"

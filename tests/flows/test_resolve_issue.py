@@ -12,7 +12,7 @@ import pytest
 
 from event_store import Event, EventStore, Query
 from flows.replay_run import replay_run
-from flows.resolve_issue import resolve_issue
+from flows.resolve_issue import resolve_in_process
 from tamma import event_types as et
 from tamma.cli._decisions import answer
 from tamma.demo.scenario import DemoWorld, agent_settings, session
@@ -26,7 +26,7 @@ def events(home: Path, run_id: str) -> list[str]:
 
 
 def test_happy_path_with_a_ci_repair_stops_at_the_merge_checkpoint(world: DemoWorld, home: Path) -> None:
-    result = resolve_issue(world.issue_ref, auto_approve=True, script=str(world.script), ci_poll_s=0.1)
+    result = resolve_in_process(world.issue_ref, auto_approve=True, script=str(world.script), ci_poll_s=0.1)
     assert result["outcome"] == "awaiting-merge", result
     pull = world.platform.find_pull_request(result["pull_request"]["head"])
     assert pull is not None
@@ -89,7 +89,7 @@ def test_a_rejected_plan_stops_the_run_and_releases_the_issue(world: DemoWorld, 
         et.APPROVAL_REQUESTED,
         lambda e: answer(e.data["flow_run_id"], {"decision": "reject", "reason": "too risky"}),
     )
-    result = resolve_issue(world.issue_ref, run_id=RUN, script=str(world.script), approval_timeout_s=120)
+    result = resolve_in_process(world.issue_ref, run_id=RUN, script=str(world.script), approval_timeout_s=120)
     reply.join()
     assert result["outcome"] == "rejected"
     assert result["pull_request"] is None
@@ -107,7 +107,7 @@ def test_an_edited_plan_is_the_one_implemented(world: DemoWorld, home: Path) -> 
         et.APPROVAL_REQUESTED,
         lambda e: answer(e.data["flow_run_id"], {"decision": "edit", "plan": edited}),
     )
-    result = resolve_issue(world.issue_ref, run_id=RUN, script=str(world.script), ci_poll_s=0.1)
+    result = resolve_in_process(world.issue_ref, run_id=RUN, script=str(world.script), ci_poll_s=0.1)
     reply.join()
     assert result["outcome"] == "awaiting-merge"
     with EventStore(f"sqlite:///{home / 'events.db'}") as store:
@@ -137,7 +137,7 @@ def test_an_ambiguous_issue_gets_questions_and_the_answer_reaches_the_plan(
         et.CLARIFICATION_REQUESTED,
         lambda e: world.platform.add_comment(1, "Euros; refunds are negative."),
     )
-    result = resolve_issue(
+    result = resolve_in_process(
         world.issue_ref,
         run_id=RUN,
         auto_approve=True,
@@ -166,7 +166,7 @@ def test_three_failed_ci_repairs_escalate_to_a_human(world: DemoWorld, home: Pat
             ),
             scripted_tool_use("finish", {"summary": f"attempt {attempt}"}, tool_id=f"f{attempt}"),
         ]
-    result = resolve_issue(
+    result = resolve_in_process(
         world.issue_ref, run_id=RUN, auto_approve=True, script=scripted(home, responses), ci_poll_s=0.1
     )
     assert result["outcome"] == "escalated"
@@ -184,7 +184,7 @@ def test_the_budget_stops_the_agent_and_escalates(
     world: DemoWorld, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TAMMA_AGENT", json.dumps(agent_settings() | {"budget": {"max_turns": 5}}))
-    result = resolve_issue(
+    result = resolve_in_process(
         world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script), ci_poll_s=0.1
     )
     assert result["outcome"] == "escalated"
@@ -206,14 +206,14 @@ def test_the_budget_stops_the_agent_and_escalates(
 
 
 def test_a_second_run_finds_the_issue_claimed(world: DemoWorld, home: Path) -> None:
-    first = resolve_issue(
+    first = resolve_in_process(
         world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script), ci_poll_s=0.1
     )
     assert first["outcome"] == "awaiting-merge"
-    second = resolve_issue(world.issue_ref, auto_approve=True, script=str(world.script))
+    second = resolve_in_process(world.issue_ref, auto_approve=True, script=str(world.script))
     assert second["outcome"] == "already-claimed"
     assert second["holder"] == RUN
-    again = resolve_issue(world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script))
+    again = resolve_in_process(world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script))
     assert again["outcome"] == "awaiting-merge"  # the holder continuing finds nothing left to do
     assert events(home, RUN).count(et.PR_CREATED) == 1
 
@@ -224,7 +224,7 @@ def test_configured_secrets_are_masked_whatever_their_shape(
     secret = "corp-internal-token-7f3a9c21"  # no known token pattern: only its exact value can catch it
     monkeypatch.setenv("GITLAB_TOKEN", secret)
     world.platform.add_comment(1, f"the deploy token is {secret}, please do not leak it")
-    result = resolve_issue(
+    result = resolve_in_process(
         world.issue_ref, run_id=RUN, auto_approve=True, script=str(world.script), ci_poll_s=0.1
     )
     assert result["outcome"] == "awaiting-merge"

@@ -21,7 +21,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
 
 from event_store import EventStore, Query
-from flows.resolve_issue import resolve_issue
+from flows.resolve_issue import resolve_in_process
 from tamma import event_types as et
 from tamma.audit.export import export
 from tamma.audit.report import render_report
@@ -161,7 +161,7 @@ def test_no_secret_reaches_any_store_or_published_text(
     monkeypatch.setenv("TAMMA_AGENT", json.dumps({**agent_settings(), "allowed_commands": ["printenv"]}))
     number = plant_secrets(world, tmp_path)
     comments_before = last_comment_id(world)
-    result = resolve_issue(
+    result = resolve_in_process(
         f"local:shop#{number}", auto_approve=True, script=model_session(home), ci_poll_s=0.1
     )
     assert result["outcome"] == "awaiting-merge", result
@@ -221,7 +221,7 @@ def test_a_change_that_adds_a_configured_secret_is_never_pushed(
         ),
     ]
     script = save_script(responses, home / "push-session.json")
-    result = resolve_issue(world.issue_ref, auto_approve=True, script=str(script), ci_poll_s=0.1)
+    result = resolve_in_process(world.issue_ref, auto_approve=True, script=str(script), ci_poll_s=0.1)
     assert result["outcome"] == "escalated", result
     assert "adds what looks like a configured secret" in result["escalated"]
     heads = git("for-each-ref", "--format=%(refname)", "refs/heads", cwd=world.platform.remote).stdout.split()
