@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from event_store import Event, EventStore, Query
 from tamma import event_types as et
+from tamma.audit.compare import is_retried_request
 from tamma.errors import TammaError
 from tamma.platforms import Comment, Issue, IssueRef
 
@@ -119,8 +120,13 @@ class Recording:
 
     @property
     def prefix(self) -> list[Event]:
-        """The events before the cut: the part of the run a fork replays."""
-        return [event for event in self.events if self.until is None or event.position < self.until]
+        """The events before the cut: the part of the run a fork replays (less the retried model
+        requests, which a replay does not repeat, so that it lines up with the fork's events)."""
+        return [
+            event
+            for event in self.events
+            if (self.until is None or event.position < self.until) and not is_retried_request(event)
+        ]
 
     def answers(self, *event_types: str) -> list[Event]:
         """The events of these types before the cut, oldest first."""

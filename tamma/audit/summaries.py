@@ -43,5 +43,15 @@ def describe(event: Event) -> str | None:
         et.ESCALATION_TRIGGERED: lambda: f"escalated to a human: {data['reason']}",
         et.RUN_COMPLETED: lambda: f"run finished: {data['outcome']}",
     }
+    if event.type == et.AI_REQUEST_FAILED and data.get("retried"):
+        return _retried(data)
     line = lines.get(event.type)
     return line() if line else None
+
+
+def _retried(data: dict[str, Any]) -> str:
+    """A model request the provider asks again: shown, as the wait can be long and repeated."""
+    return (
+        f"  model request failed ({data['message']}), retrying in {data['delay_s']:.1f} s "
+        f"(attempt {data['attempt'] + 1} of {data['attempts']})"
+    )

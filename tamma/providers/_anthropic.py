@@ -6,16 +6,18 @@ last block of the conversation and the end of the previous request carry `cache_
 appends to the conversation, so turn n+1 reads turn n's prefix from the cache and pays the
 cache-write price for the new part alone.
 
-The SDK's own retries are off (`max_retries=0`); `RetryPolicy` is the one retry owner.
+The SDK's own retries are off (`max_retries=0`); `RetryPolicy` is the one retry owner, for
+streams too: a stream cut or broken by an `error` event mid-answer is asked again as a whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 import anthropic
+import httpx
 
 from tamma.errors import ProviderConnectionError
 from tamma.providers._classify import error_for_status
@@ -100,25 +102,22 @@ class AnthropicProvider:
         return self._retry.call(attempt)
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
-        """Retries only opening the stream: once events flow, the caller has seen output."""
+        """Retried as a whole, even mid-answer: `Retrying` says to drop the partial output."""
         params = self._params(request)
-        with ExitStack() as opened:
-            stream = self._retry.call(lambda: self._open_stream(params, opened))
-            with self._translate_errors():
-                for event in stream:
-                    if event.type == "text":
-                        yield TextDelta(text=event.text)
-                    elif event.type == "content_block_stop" and event.content_block.type == "tool_use":
-                        block = event.content_block
-                        yield ToolUseReceived(
-                            block=ToolUseBlock(id=block.id, name=block.name, input=dict(block.input))
-                        )
-                final = stream.get_final_message()
-        yield Completed(response=self._response(final))
+        return self._retry.stream(lambda: self._stream_once(params))
 
-    def _open_stream(self, params: dict[str, Any], opened: ExitStack) -> Any:
-        with self._translate_errors():
-            return opened.enter_context(self._client.messages.stream(**params))
+    def _stream_once(self, params: dict[str, Any]) -> Iterator[StreamEvent]:
+        with self._translate_errors(), self._client.messages.stream(**params) as stream:
+            for event in stream:
+                if event.type == "text":
+                    yield TextDelta(text=event.text)
+                elif event.type == "content_block_stop" and event.content_block.type == "tool_use":
+                    block = event.content_block
+                    yield ToolUseReceived(
+                        block=ToolUseBlock(id=block.id, name=block.name, input=dict(block.input))
+                    )
+            final = stream.get_final_message()
+        yield Completed(response=self._response(final))
 
     def _params(self, request: Request) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -173,6 +172,20 @@ class AnthropicProvider:
             raise ProviderConnectionError("request timed out", provider=self.name) from exc
         except anthropic.APIConnectionError as exc:
             raise ProviderConnectionError(f"cannot connect: {redact(str(exc))}", provider=self.name) from exc
+        except _transport_errors() as exc:  # the SDK leaves errors while reading a stream unwrapped
+            raise ProviderConnectionError(
+                f"connection lost mid-answer: {redact(str(exc))}", provider=self.name
+            ) from exc
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """What the SDK's HTTP client raises for a connection cut mid-body: anthropic>=2 speaks
+    HTTP through its own fork, `httpx2`; older releases through httpx."""
+    try:
+        import httpx2
+    except ImportError:
+        return (httpx.TransportError,)
+    return (httpx.TransportError, httpx2.TransportError)
 
 
 def _status(exc: anthropic.APIStatusError) -> int:

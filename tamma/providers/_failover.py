@@ -12,17 +12,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal
 
 from tamma.errors import InvalidRequest, ProviderError, ProviderUnavailable, TransientProviderError
-from tamma.providers._models import Request, Response, StreamEvent
+from tamma.providers._models import Request, Response, Retrying, StreamEvent
 from tamma.providers._protocol import Provider
 
 __all__ = ["BreakerSettings", "CircuitBreaker", "FailoverProvider"]
 
-T = TypeVar("T")
 BreakerState = Literal["closed", "open", "half_open"]
 
 
@@ -98,42 +98,66 @@ class FailoverProvider:
         self.breakers = {p.name: CircuitBreaker(breaker, clock) for p in self.providers}
 
     def complete(self, request: Request) -> Response:
-        return self._first_answer(lambda provider: provider.complete(request))
+        failures: list[str] = []
+        for provider in self._allowed(failures):
+            with self._failing_over(provider, failures):
+                return provider.complete(request)
+        raise _unavailable(self.name, failures)
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
-        """Fails over while opening a stream; once a provider has produced output, its
-        errors go to the caller (half a streamed answer cannot be taken back)."""
-        stream, first = self._first_answer(lambda provider: _started(provider.stream(request)))
-        yield first
-        yield from stream
-
-    def _first_answer(self, call: Callable[[Provider], T]) -> T:
+        """Fails over until a provider produces output; from then on its errors go to the
+        caller (half a streamed answer cannot be taken back). `Retrying` events are not
+        output: they pass through while a provider is still trying to start its answer."""
         failures: list[str] = []
+        for provider in self._allowed(failures):
+            events = provider.stream(request)
+            first: StreamEvent | None = None
+            with self._failing_over(provider, failures):
+                first = yield from _until_output(events)
+            if first is not None:
+                yield first
+                yield from events
+                return
+        raise _unavailable(self.name, failures)
+
+    def _allowed(self, failures: list[str]) -> Iterator[Provider]:
+        """The providers in order, skipping (and noting) those whose circuit is open."""
         for provider in self.providers:
-            breaker = self.breakers[provider.name]
-            if not breaker.allow():
-                failures.append(f"{provider.name}: circuit open")
-                continue
-            try:
-                result = call(provider)
-            except InvalidRequest:
-                breaker.record_success()  # the provider answered; the request was at fault
-                raise
-            except TransientProviderError as exc:
-                breaker.record_failure()
-                failures.append(_reason(provider, exc))
-            except ProviderError as exc:
-                failures.append(_reason(provider, exc))
+            if self.breakers[provider.name].allow():
+                yield provider
             else:
-                breaker.record_success()
-                return result
-        raise ProviderUnavailable("every provider failed: " + "; ".join(failures), provider=self.name)
+                failures.append(f"{provider.name}: circuit open")
+
+    @contextmanager
+    def _failing_over(self, provider: Provider, failures: list[str]) -> Iterator[None]:
+        """Count the call's outcome on `provider`'s breaker; a failure another provider may not
+        have is noted in `failures` and swallowed, so the caller moves on to the next one."""
+        breaker = self.breakers[provider.name]
+        try:
+            yield
+        except InvalidRequest:
+            breaker.record_success()  # the provider answered; the request was at fault
+            raise
+        except TransientProviderError as exc:
+            breaker.record_failure()
+            failures.append(_reason(provider, exc))
+        except ProviderError as exc:
+            failures.append(_reason(provider, exc))
+        else:
+            breaker.record_success()
+
+
+def _unavailable(name: str, failures: list[str]) -> ProviderUnavailable:
+    return ProviderUnavailable("every provider failed: " + "; ".join(failures), provider=name)
 
 
 def _reason(provider: Provider, error: ProviderError) -> str:
     return str(error) if error.provider else f"{provider.name}: {error}"
 
 
-def _started(events: Iterator[StreamEvent]) -> tuple[Iterator[StreamEvent], StreamEvent]:
-    """Pull the first event, so that a failure to start happens inside the failover loop."""
-    return events, next(events)
+def _until_output(events: Iterator[StreamEvent]) -> Generator[StreamEvent, None, StreamEvent]:
+    """Pass on the `Retrying` events a stream starts with; return its first real event, so
+    that a failure to start happens inside the failover loop."""
+    while isinstance(event := next(events), Retrying):
+        yield event
+    return event

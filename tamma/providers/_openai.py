@@ -3,7 +3,8 @@ OpenRouter and anything else that speaks OpenAI's chat format.
 
 Tool calls map to and from the normalized tool_use/tool_result blocks; streaming parses the
 server-sent `data:` lines and reassembles the same Response a plain call returns. Cached
-prompt tokens (`prompt_tokens_details.cached_tokens`) count as cache reads.
+prompt tokens (`prompt_tokens_details.cached_tokens`) count as cache reads. A stream cut or
+broken by an `error` chunk mid-answer is asked again as a whole (see `RetryPolicy.stream`).
 """
 
 from __future__ import annotations
@@ -80,33 +81,23 @@ class OpenAICompatibleProvider:
         return self._retry.call(attempt)
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
-        """Retries only opening the stream: once chunks flow, the caller has seen output."""
+        """Retried as a whole, even mid-answer: `Retrying` says to drop the partial output."""
         body = self._body(request, stream=True)
+        return self._retry.stream(lambda: self._stream_once(body))
 
-        def open_stream() -> httpx.Response:
-            with self._translate_errors():
-                reply = self._http.send(
-                    self._http.build_request("POST", "chat/completions", json=body), stream=True
-                )
-                if reply.is_error:
-                    reply.read()
-                    reply.close()
-                    _raise_for_status(reply, self.name)
-                return reply
-
-        reply = self._retry.call(open_stream)
+    def _stream_once(self, body: dict[str, Any]) -> Iterator[StreamEvent]:
         assembly = _Assembly()
-        try:
-            with self._translate_errors():
-                for line in reply.iter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    payload = line.removeprefix("data:").strip()
-                    if payload == "[DONE]":
-                        break
-                    yield from assembly.add(json.loads(payload))
-        finally:
-            reply.close()
+        with self._translate_errors(), self._http.stream("POST", "chat/completions", json=body) as reply:
+            if reply.is_error:
+                reply.read()
+                _raise_for_status(reply, self.name)
+            for line in reply.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                payload = line.removeprefix("data:").strip()
+                if payload == "[DONE]":
+                    break
+                yield from assembly.add(_chunk(payload, self.name))
         yield Completed(response=self._response(assembly.completion()))
 
     def _body(self, request: Request, *, stream: bool) -> dict[str, Any]:
@@ -225,6 +216,19 @@ def _raise_for_status(reply: httpx.Response, provider: str) -> None:
         message = reply.text[:300]
     retry_after = parse_retry_after(reply.headers.get("retry-after"))
     raise error_for_status(reply.status_code, message, provider=provider, retry_after=retry_after)
+
+
+def _chunk(payload: str, provider: str) -> dict[str, Any]:
+    """One streamed chunk; an `error` object in its place (vLLM, OpenRouter and others send one
+    when the model fails after the 200) is raised as the error its `code` names, else a 500."""
+    chunk: dict[str, Any] = json.loads(payload)
+    error = chunk.get("error")
+    if not error:
+        return chunk
+    details = error if isinstance(error, dict) else {"message": str(error)}
+    code = details.get("code")
+    status = code if isinstance(code, int) and 400 <= code < 600 else 500
+    raise error_for_status(status, str(details.get("message", "")), provider=provider)
 
 
 def _arguments(function: dict[str, Any], provider: str) -> dict[str, Any]:

@@ -15,8 +15,10 @@ class Provider(Protocol):
     """A model behind one interface.
 
     `stream()` yields `TextDelta`s and `ToolUseReceived`s as they arrive and ends with one
-    `Completed` carrying the same `Response` that `complete()` returns for the request.
-    Errors are `tamma.errors.ProviderError`s, already retried where that made sense.
+    `Completed` carrying the same `Response` that `complete()` returns for the request. A
+    `Retrying` in between means the answer so far is void and starts again: a consumer that
+    collects the pieces resets on it. Errors are `tamma.errors.ProviderError`s, already
+    retried where that made sense.
     """
 
     name: str

@@ -1,7 +1,10 @@
 """Recording every model exchange as events, and answering from them again offline.
 
 `RecordingProvider` appends `AI.REQUEST.STARTED` before a call and `AI.RESPONSE.RECEIVED`
-(or `AI.REQUEST.FAILED`) after it, secrets redacted before anything is written.
+(or `AI.REQUEST.FAILED`) after it, secrets redacted before anything is written. Each attempt
+the provider's retry policy made again is an `AI.REQUEST.FAILED` with `retried: true` in
+between: visible in the audit and the progress output, and skipped by replay, which only
+needs the answers.
 `ReplayProvider` reads those events back for one run and answers the same sequence of
 requests with the recorded responses: no network, no model, and `ReplayDivergence` at the
 first request that differs from the recording. That is black-box replay.
@@ -17,8 +20,9 @@ from event_store import EventStore, NewEvent, Query
 from tamma import event_types
 from tamma.errors import ProviderError, ReplayDivergence
 from tamma.json_diff import first_difference
-from tamma.providers._models import Completed, Request, Response, StreamEvent, replay_stream
+from tamma.providers._models import Completed, Request, Response, Retrying, StreamEvent, replay_stream
 from tamma.providers._protocol import Provider
+from tamma.providers._retry import retries_reported_to
 from tamma.redaction import Redactor
 
 __all__ = ["RecordingProvider", "ReplayProvider"]
@@ -44,7 +48,8 @@ class RecordingProvider:
     def complete(self, request: Request) -> Response:
         started = self._started(request)
         try:
-            response = self.inner.complete(request)
+            with retries_reported_to(lambda notice: self._retried(started, notice)):
+                response = self.inner.complete(request)
         except ProviderError as exc:
             self._failed(started, exc)
             raise
@@ -57,6 +62,8 @@ class RecordingProvider:
             for event in self.inner.stream(request):
                 if isinstance(event, Completed):
                     self._received(started, event.response)
+                elif isinstance(event, Retrying):
+                    self._retried(started, event)
                 yield event
         except ProviderError as exc:
             self._failed(started, exc)
@@ -97,6 +104,21 @@ class RecordingProvider:
             error=type(error).__name__,
             message=self._redact.text(str(error)),
             retryable=error.retryable,
+        )
+
+    def _retried(self, started: tuple[NewEvent, float], notice: Retrying) -> None:
+        self._outcome(
+            REQUEST_FAILED,
+            started,
+            actor="tamma",
+            provider=self.name,
+            error=notice.error,
+            message=self._redact.text(notice.message),
+            retryable=True,
+            retried=True,
+            attempt=notice.attempt,
+            attempts=notice.attempts,
+            delay_s=round(notice.delay_s, 3),
         )
 
     def _outcome(

@@ -2,22 +2,33 @@
 
 Providers pass `max_retries=0` to their SDKs so this is the only retry layer (STYLE.md,
 pattern 6). A Prefect task around a model call must not retry provider errors again.
+
+A failure in the middle of a streamed answer (the connection cut, an `error` event after the
+200) is retried like one before it: `stream()` runs the whole attempt again, and a `Retrying`
+event tells the consumer to drop what the failed attempt yielded. So no transient failure
+reaches the caller before the policy has given up, and the agent phase is never restarted
+for one. Every retry is announced: in the stream, and for `call()` to the listeners of
+`retries_reported_to()`.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from tamma.errors import TransientProviderError
+from tamma.providers._models import Retrying, StreamEvent
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+__all__ = ["RetryPolicy", "parse_retry_after", "retries_reported_to"]
 
 T = TypeVar("T")
+RetryListener = Callable[[Retrying], None]
 
 ATTEMPTS_AFTER_FIRST = 3
 BACKOFF_S = (1.0, 2.0, 4.0)
@@ -49,14 +60,60 @@ class RetryPolicy:
         return base + self.jitter_s * self.random_fraction()
 
     def call(self, attempt: Callable[[], T]) -> T:
+        """`attempt()`'s result, trying again after each transient failure while retries last."""
         for retry in range(self.retries + 1):
             try:
                 return attempt()
             except TransientProviderError as error:
                 if retry == self.retries:
                     raise
-                self.sleep(self.delay(retry, error))
+                notice = self._retrying(retry, error)
+            for listener in _LISTENERS.get():
+                listener(notice)
+            self.sleep(notice.delay_s)
         raise AssertionError("unreachable: the loop returns or raises")
+
+    def stream(self, attempt: Callable[[], Iterator[StreamEvent]]) -> Iterator[StreamEvent]:
+        """`attempt()`'s events; after a transient failure, even mid-answer, a `Retrying` event
+        and then the events of a whole new attempt."""
+        for retry in range(self.retries + 1):
+            try:
+                yield from attempt()
+                return
+            except TransientProviderError as error:
+                if retry == self.retries:
+                    raise
+                notice = self._retrying(retry, error)
+            yield notice
+            self.sleep(notice.delay_s)
+
+    def _retrying(self, retry: int, error: TransientProviderError) -> Retrying:
+        return Retrying(
+            attempt=retry + 1,
+            attempts=self.retries + 1,
+            error=type(error).__name__,
+            message=str(error),
+            delay_s=self.delay(retry, error),
+        )
+
+
+_LISTENERS: ContextVar[tuple[RetryListener, ...]] = ContextVar("tamma_retry_listeners", default=())
+
+
+@contextmanager
+def retries_reported_to(listener: RetryListener) -> Iterator[None]:
+    """Tell `listener` about each retry `RetryPolicy.call` makes inside the block.
+
+    Why a context variable: `complete()` returns a single Response, so a wrapper such as
+    `RecordingProvider` cannot see the attempts behind it through the `Provider` protocol,
+    whatever sits in between (a `FailoverProvider`, say). Streams carry `Retrying` events
+    instead, as a context variable set inside a generator would leak into its consumer.
+    """
+    token = _LISTENERS.set((*_LISTENERS.get(), listener))
+    try:
+        yield
+    finally:
+        _LISTENERS.reset(token)
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:

@@ -7,6 +7,10 @@ as `{"type": "error", "error": {"type", "message"}}` with the status codes the S
 typed exceptions. One scripted `MessageReply` answers either a plain or a streamed request, so
 a test can check that both paths assemble the same message.
 
+Faults, for the provider's retries: `cut_stream` drops the connection mid-stream,
+`midstream_error` sends an SSE `error` event after the first delta, `overloaded_errors(k)`
+answers 529 k times in a row.
+
 `FakeAnthropic.auto_cache_usage` models prompt caching from the request's `cache_control`
 markers (see `PromptCache`) so the benchmark can measure the share of input served from cache.
 `tests.fakes.claude_code` makes the same server the model behind the Claude Code CLI.
@@ -17,12 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from tests.fakes._server import (
     CHARS_PER_TOKEN,
+    Disconnect,
     FakeServer,
     JsonReply,
     RecordedRequest,
@@ -82,6 +87,8 @@ class MessageReply:
     request and output tokens from the content. `frame_delay` slows a streamed answer down;
     `midstream_error` makes a stream fail after its first delta with an SSE `error` event (the
     API's overloaded-after-200 case), and a plain request fail with that error's status.
+    `cut_after` drops the connection after that many SSE frames, in the middle of the chunked
+    body (a plain request: before any answer).
     """
 
     content: tuple[dict[str, Any], ...]
@@ -91,6 +98,7 @@ class MessageReply:
     usage: TokenCounts | None = None
     frame_delay: float = 0.0
     midstream_error: str | None = None
+    cut_after: int | None = None
 
     @property
     def output_tokens(self) -> int:
@@ -114,12 +122,16 @@ class MessageReply:
 
     def __call__(self, request: RecordedRequest) -> WireReply:
         headers = {"request-id": _request_id()}
+        if self.cut_after is not None and not request.streaming:
+            return Disconnect()
         if self.midstream_error and not request.streaming:
             return typed_error(self.midstream_error)
         message = self.message(request)
         if not request.streaming:
             return JsonReply(message, headers=headers)
-        frames = message_events(message, midstream_error=self.midstream_error)
+        frames: Sequence[SSEFrame] = message_events(message, midstream_error=self.midstream_error)
+        if self.cut_after is not None:
+            frames = dropped_after(frames, self.cut_after)
         return SSEReply(frames, headers=headers, frame_delay=self.frame_delay)
 
 
@@ -190,6 +202,30 @@ def tool_use_message(
 def midstream_error(reply: MessageReply, error_type: str = "overloaded_error") -> MessageReply:
     """`reply`, but its stream breaks after the first delta with an SSE `error` event."""
     return replace(reply, midstream_error=error_type)
+
+
+def cut_stream(reply: MessageReply, after_frames: int) -> MessageReply:
+    """`reply`, but its stream stops after `after_frames` SSE frames as the connection drops."""
+    return replace(reply, cut_after=after_frames)
+
+
+class _DroppedAfter(tuple[SSEFrame, ...]):
+    """Frames whose iteration ends in a lost connection, not in the end of the body.
+
+    Why an error: the fake's handler takes an OSError while writing for a client gone away and
+    closes the socket without the chunked body's last chunk, which is exactly what a client
+    sees when a proxy or the server dies mid-answer (httpx: "peer closed connection without
+    sending complete message body").
+    """
+
+    def __iter__(self) -> Iterator[SSEFrame]:
+        yield from super().__iter__()
+        raise ConnectionAbortedError("the fake drops the connection mid-stream")
+
+
+def dropped_after(frames: Sequence[SSEFrame], count: int) -> Sequence[SSEFrame]:
+    """The first `count` of `frames`, then the connection drops (shared with the OpenAI fake)."""
+    return _DroppedAfter(frames[:count])
 
 
 def message_events(message: dict[str, Any], *, midstream_error: str | None = None) -> list[SSEFrame]:
@@ -270,6 +306,11 @@ def rate_limit_error(*, retry_after: float | None = None) -> JsonReply:
 
 def overloaded_error(*, retry_after: float | None = None) -> JsonReply:
     return typed_error("overloaded_error", retry_after=retry_after)
+
+
+def overloaded_errors(times: int, *, retry_after: float | None = None) -> list[JsonReply]:
+    """`times` 529 overloaded answers in a row: `fake.enqueue(*overloaded_errors(40))`."""
+    return [overloaded_error(retry_after=retry_after) for _ in range(times)]
 
 
 def api_error(*, retry_after: float | None = None) -> JsonReply:

@@ -7,6 +7,10 @@ OpenRouter, which all copy OpenAI's wire format. This fake answers in that forma
 usage chunk when `stream_options.include_usage` is set) closed by `data: [DONE]`; errors as
 `{"error": {"message", "type", "param", "code"}}`. One scripted `CompletionReply` answers
 either way, so streamed deltas can be checked against the plain message.
+
+Faults, for the provider's retries: `cut_stream` drops the connection mid-stream,
+`midstream_error` sends an `error` chunk after the first content piece (as vLLM and
+OpenRouter do when the model fails after the 200), `overloaded_errors(k)` answers 503 k times.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tests.fakes._server import (
+    Disconnect,
     FakeServer,
     JsonReply,
     RecordedRequest,
@@ -28,6 +33,7 @@ from tests.fakes._server import (
     estimate_tokens,
     split_text,
 )
+from tests.fakes.anthropic import dropped_after
 
 CREATED = 1_760_000_000
 """A fixed `created` timestamp: replies are reproducible, and nothing should depend on it."""
@@ -65,7 +71,10 @@ class CompletionReply:
     """One assistant message, as a `chat.completion` or as chunks per the request's `stream`.
 
     `model=None` echoes the requested model; `usage=None` estimates prompt tokens from the
-    request's messages and tools and completion tokens from the reply.
+    request's messages and tools and completion tokens from the reply. `midstream_error` (a
+    status) puts an `error` chunk after the first content piece and ends the stream there,
+    and fails a plain request with that status; `cut_after` drops the connection after that
+    many `data:` lines (a plain request: before any answer).
     """
 
     content: str | None
@@ -75,6 +84,8 @@ class CompletionReply:
     model: str | None = None
     usage: ChatUsage | None = None
     frame_delay: float = 0.0
+    midstream_error: int | None = None
+    cut_after: int | None = None
 
     def completion(self, request: RecordedRequest | None = None) -> dict[str, Any]:
         """The non-streamed `chat.completion` body this reply stands for."""
@@ -98,11 +109,21 @@ class CompletionReply:
         }
 
     def __call__(self, request: RecordedRequest) -> WireReply:
+        if self.cut_after is not None and not request.streaming:
+            return Disconnect()
+        if self.midstream_error and not request.streaming:
+            return server_error(status=self.midstream_error)
         completion = self.completion(request)
         if not request.streaming:
             return JsonReply(completion)
         options = request.json.get("stream_options") or {}
-        frames = completion_chunks(completion, include_usage=bool(options.get("include_usage")))
+        frames: Sequence[SSEFrame] = completion_chunks(
+            completion, include_usage=bool(options.get("include_usage"))
+        )
+        if self.midstream_error:
+            frames = [*frames[:2], (None, json.dumps(_stream_error(self.midstream_error)))]
+        if self.cut_after is not None:
+            frames = dropped_after(frames, self.cut_after)
         return SSEReply(frames, frame_delay=self.frame_delay)
 
 
@@ -153,6 +174,16 @@ def tool_calls_completion(
     return completion_reply(content, tool_calls=calls, usage=usage, model=model, frame_delay=frame_delay)
 
 
+def midstream_error(reply: CompletionReply, status: int = 503) -> CompletionReply:
+    """`reply`, but its stream ends after the first content piece with an `error` chunk."""
+    return replace(reply, midstream_error=status)
+
+
+def cut_stream(reply: CompletionReply, after_lines: int) -> CompletionReply:
+    """`reply`, but its stream stops after `after_lines` `data:` lines as the connection drops."""
+    return replace(reply, cut_after=after_lines)
+
+
 def completion_chunks(completion: dict[str, Any], *, include_usage: bool = False) -> list[SSEFrame]:
     """The `data:` lines a server streams for `completion`, ending with `[DONE]`."""
     message = completion["choices"][0]["message"]
@@ -195,6 +226,12 @@ def _chunk(
 # -- errors -------------------------------------------------------------------------------------
 
 
+def _stream_error(status: int) -> dict[str, Any]:
+    """The `error` chunk that ends a stream broken after the 200; `code` is the status, as vLLM sends it."""
+    message = "The server is overloaded or not ready yet." if status == 503 else "The server had an error."
+    return {"error": {"message": message, "type": "server_error", "param": None, "code": status}}
+
+
 def openai_error(
     status: int,
     message: str,
@@ -219,6 +256,12 @@ def rate_limit_error(*, retry_after: float | None = None) -> JsonReply:
 def server_error(*, status: int = 500) -> JsonReply:
     message = "The server had an error while processing your request. Sorry about that!"
     return openai_error(status, message, error_type="server_error")
+
+
+def overloaded_errors(times: int) -> list[JsonReply]:
+    """`times` 503 overloaded answers in a row: `fake.enqueue(*overloaded_errors(40))`."""
+    message = "The engine is currently overloaded, please try again later"
+    return [openai_error(503, message, error_type="server_error") for _ in range(times)]
 
 
 def invalid_request_error(message: str = "Invalid request", *, code: str | None = None) -> JsonReply:
