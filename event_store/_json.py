@@ -1,10 +1,13 @@
-"""JSON that every backend stores and returns identically, checked before anything is written.
+"""JSON that every backend stores and returns identically, settled before anything is written.
 
 What a database would change or refuse is settled here, once, so that an event reads back
 equal to its `NewEvent` on SQLite and PostgreSQL alike (and a replay compares equal):
 
-* text (keys, strings, tags, types) may not hold U+0000, which PostgreSQL text cannot store,
-  or lone surrogates, which are not UTF-8;
+* text (keys, strings, tags, types) is made storable rather than refused, since it is often
+  someone else's (an issue title, a test's output) and refusing it would end the run: U+0000,
+  which PostgreSQL text cannot hold, becomes U+2400 "␀" (visible where it was) and each lone
+  surrogate, which is not UTF-8, becomes U+FFFD. Text already storable is left as it is, so
+  doing it twice changes nothing;
 * integers must fit in 64 bits, the range JSON decoders agree on;
 * a float with an integral value becomes an int: JSONB keeps numbers as decimals and hands
   1e16 or 3.0 back as integers, so the event says so from the start; one beyond 64 bits is
@@ -17,6 +20,7 @@ read's cost) and fall back to `json` for anything orjson declines.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,16 +29,24 @@ import orjson
 from event_store._errors import InvalidEvent
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_NUL_SYMBOL = "\u2400"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def check_text(text: str, what: str) -> str:
-    """`text` if every backend can store it; InvalidEvent naming `what` otherwise."""
+def storable_text(text: str) -> str:
+    """`text` as every backend stores it (see the module docstring): NUL as U+2400, each
+    lone surrogate as U+FFFD, anything else unchanged.
+
+    Called on every string of every event, so clean text costs two scans in C: `in` and
+    `isascii`; only non-ASCII text is test-encoded, and only text with a surrogate is rewritten."""
     if "\x00" in text:
-        raise InvalidEvent(f"{what} contains a NUL character (U+0000), which PostgreSQL cannot store")
+        text = text.replace("\x00", _NUL_SYMBOL)
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidEvent(f"{what} contains a lone surrogate, which is not valid UTF-8") from None
+        return _SURROGATE.sub("\ufffd", text)
     return text
 
 
@@ -53,11 +65,11 @@ def storable_object(value: object, name: str) -> dict[str, Any]:
 
 def _normalize(value: Any, where: str) -> Any:
     if isinstance(value, dict):
-        return {check_text(key, f"a key in {where}"): _normalize(item, where) for key, item in value.items()}
+        return {storable_text(key): _normalize(item, where) for key, item in value.items()}
     if isinstance(value, list):
         return [_normalize(item, where) for item in value]
     if isinstance(value, str):
-        return check_text(value, f"a string in {where}")
+        return storable_text(value)
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, float) and value.is_integer():

@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from event_store._errors import InvalidEvent
-from event_store._json import check_text, storable_object
+from event_store._json import storable_object, storable_text
 
 __all__ = ["AppendCondition", "Event", "NewEvent", "Query", "QueryItem"]
 
@@ -37,7 +37,7 @@ def _check_type(event_type: object) -> str:
         raise InvalidEvent(f"event type {event_type!r} must not contain whitespace")
     if len(event_type) > _MAX_TYPE_LENGTH:
         raise InvalidEvent(f"event type is longer than {_MAX_TYPE_LENGTH} characters")
-    return check_text(event_type, "event type")
+    return storable_text(event_type)
 
 
 def _check_tags(tags: Iterable[str], owner: str) -> tuple[str, ...]:
@@ -49,8 +49,9 @@ def _check_tags(tags: Iterable[str], owner: str) -> tuple[str, ...]:
             raise InvalidEvent(f"{owner} tags must be non-empty strings, got {tag!r}")
         if len(tag) > _MAX_TAG_LENGTH:
             raise InvalidEvent(f"{owner} tag is longer than {_MAX_TAG_LENGTH} characters")
-        if tag not in checked:
-            checked.append(check_text(tag, f"{owner} tag"))
+        storable = storable_text(tag)
+        if storable not in checked:
+            checked.append(storable)
     return tuple(checked)
 
 

@@ -49,11 +49,15 @@ ours; `core.alternateRefsCommand` needs alternates, which the check refuses.
 
 Not set: GIT_PROTOCOL_FROM_USER=0, which only restricts protocols at the `user` policy, where
 these overrides leave none.
+
+Text from elsewhere that git records (a commit message holding an issue title) goes through
+`message_text` first: no argument can carry a NUL, and a lone surrogate is not UTF-8.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -61,7 +65,7 @@ from pathlib import Path
 from tamma.errors import PlatformError
 from tamma.redaction import redact
 
-__all__ = ["git"]
+__all__ = ["git", "message_text"]
 
 GIT_TIMEOUT_S = 120
 _IDENTITY = {
@@ -103,6 +107,7 @@ _TRANSPORT_ARGS = {
     "pull": _UPLOAD_PACK,
     "push": ("--receive-pack=git-receive-pack",),
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def git(
@@ -130,3 +135,15 @@ def git(
             redact(f"git {verb} failed: {detail[-1] if detail else result.returncode}"), platform="git"
         )
     return result
+
+
+def message_text(text: str) -> str:
+    """`text` as git can take it in a message: NUL as U+2400 "␀" and each lone surrogate as
+    U+FFFD, the event store's own mapping (`event_store._json`). So a replay, which reads the
+    issue from the store, builds the same message and makes the same commit as the run did."""
+    text = text.replace("\x00", "\u2400")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text

@@ -194,7 +194,7 @@ class Toolbox:
         data, size = _read_unshared(path, args.path, self.policy.read_cap + 1)
         if _is_binary(data):
             return ToolResult(f"{args.path}: binary file ({size} bytes), not shown", is_error=True)
-        text = data[: self.policy.read_cap].decode("utf-8", "replace")
+        text = _decoded(data[: self.policy.read_cap])
         return ToolResult(
             text + (f"\n[cut at {self.policy.read_cap} bytes]" if len(data) > self.policy.read_cap else "")
         )
@@ -319,7 +319,15 @@ class Toolbox:
 def _text_lines(file: Path) -> list[str]:
     """The lines of a text file; none for a binary one."""
     data = file.read_bytes()
-    return [] if _is_binary(data) else data.decode("utf-8", "replace").splitlines()
+    return [] if _is_binary(data) else _decoded(data).splitlines()
+
+
+def _decoded(data: bytes) -> str:
+    """A text file's bytes as text the model can be sent and the event store keeps unchanged:
+    bytes that are not UTF-8 become U+FFFD and a NUL past the sniffed start (see `_is_binary`)
+    becomes U+2400 "␀", as the store would write it. So the model sees what is recorded, and a
+    replay, reading the same file, asks the same."""
+    return data.decode("utf-8", "replace").replace("\0", "\u2400")
 
 
 def _time_left(deadline: float) -> float:

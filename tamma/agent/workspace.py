@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from tamma.agent._gitdir import check_git_dir, nested_repositories
 from tamma.errors import Conflict, InvalidReference, NotFound, PlatformError
-from tamma.git import git
+from tamma.git import git, message_text
 from tamma.platforms import IssueRef
 from tamma.redaction import Redactor
 
@@ -109,7 +109,8 @@ def branch_name(number: int, title: str) -> str:
     """`tamma/issue-<n>-<slug>`: slug = title lowercased, ASCII letters/digits joined by single '-',
     at most 40 chars, no trailing '-'; `tamma/issue-<n>` if the slug is empty.
 
-    Accents are dropped rather than the letters they sit on ("Café" gives "cafe").
+    Accents are dropped rather than the letters they sit on ("Café" gives "cafe"); anything
+    else, a NUL or a lone surrogate included, never reaches the name.
     """
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = "-".join(re.findall(r"[a-z0-9]+", ascii_title.lower()))[:MAX_SLUG_LENGTH].rstrip("-")
@@ -216,7 +217,10 @@ class Workspace:
         return self._snapshot()
 
     def commit(self, message: str) -> str | None:
-        """Commit everything as the workspace's author; None when there is nothing to commit."""
+        """Commit everything as the workspace's author; None when there is nothing to commit.
+
+        The message often quotes an issue, so it goes through `message_text` (no NUL, no lone
+        surrogate reaches git)."""
         check_git_dir(self.path, self._remote.url)
         _stage_all(self.path)
         if git("diff", "--cached", "--quiet", cwd=self.path, check=False).returncode == 0:
@@ -228,7 +232,7 @@ class Workspace:
             "--quiet",
             "--no-verify",
             "--message",
-            message,
+            message_text(message),
             cwd=self.path,
             env={**self._identity, **pinned},
         )

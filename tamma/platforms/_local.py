@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tamma.errors import Conflict, NotFound
-from tamma.git import git
+from tamma.git import git, message_text
 from tamma.platforms._local_ci import CI_TIMEOUT_S, start_runner
 from tamma.platforms._local_store import TrackerDB, now
 from tamma.platforms._models import (
@@ -281,7 +281,7 @@ class LocalPlatform:
 
 
 def _merge_into(tree: Path, pull: PullRequest, method: MergeMethod) -> None:
-    message = f"{pull.title} (#{pull.number})"
+    message = message_text(f"{pull.title} (#{pull.number})")
     head = f"origin/{pull.head}"
     if method == "rebase":
         git("checkout", "--quiet", "-B", "tamma-rebase", head, cwd=tree)

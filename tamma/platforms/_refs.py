@@ -29,6 +29,8 @@ _GITLAB_URL = re.compile(
     rf"^https?://[^/\s]+/((?:{_SEGMENT}/)+{_SEGMENT})/-/(?:issues|merge_requests)/([1-9][0-9]*)/?(?:[?#].*)?$"
 )
 _REPO_SEGMENTS: dict[str, tuple[int, int | None]] = {"github": (2, 2), "gitlab": (2, None), "local": (1, 1)}
+MAX_ISSUE_NUMBER = 2**63 - 1
+"""The largest number a tracker, the event store's JSON or SQLite can hold as an integer."""
 
 
 class IssueRef(BaseModel):
@@ -45,23 +47,28 @@ class IssueRef(BaseModel):
         candidate = text.strip()
         if match := _SHORT.match(candidate):
             platform, repo, number = match.groups()
-            return cls._checked(platform, repo, int(number), text)
+            return cls._checked(platform, repo, number, text)
         if match := _GITLAB_URL.match(candidate):
-            return cls._checked("gitlab", match.group(1), int(match.group(2)), text)
+            return cls._checked("gitlab", match.group(1), match.group(2), text)
         if match := _GITHUB_URL.match(candidate):
-            return cls._checked("github", match.group(1), int(match.group(2)), text)
+            return cls._checked("github", match.group(1), match.group(2), text)
         raise InvalidReference(
             f"not an issue reference: {text[:200]!r}; use github:owner/repo#12, "
             "gitlab:group/project#12, local:name#1 or the issue's URL"
         )
 
     @classmethod
-    def _checked(cls, platform: str, repo: str, number: int, text: str) -> IssueRef:
+    def _checked(cls, platform: str, repo: str, digits: str, text: str) -> IssueRef:
         low, high = _REPO_SEGMENTS[platform]
         segments = repo.split("/")
         if len(segments) < low or (high is not None and len(segments) > high) or ".." in segments:
             raise InvalidReference(f"{text[:200]!r}: a {platform} repository is written {_SHAPES[platform]}")
-        return cls(platform=platform, repo=repo, number=number)
+        # Compared as digits first: int() refuses strings of more than 4300 digits.
+        if len(digits) > len(str(MAX_ISSUE_NUMBER)) or int(digits) > MAX_ISSUE_NUMBER:
+            raise InvalidReference(
+                f"{text[:200]!r}: the issue number is too large (at most {MAX_ISSUE_NUMBER}, 2**63-1)"
+            )
+        return cls(platform=platform, repo=repo, number=int(digits))
 
     @property
     def tag(self) -> str:
