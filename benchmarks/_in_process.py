@@ -44,5 +44,7 @@ def resolve_timed(world: DemoWorld, run_id: str) -> float:
     from flows.resolve_issue import resolve_in_process
 
     started = time.perf_counter()
-    resolve_in_process(world.issue_ref, run_id=run_id, auto_approve=True, script=str(world.script), ci_poll_s=0.1)
+    resolve_in_process(
+        world.issue_ref, run_id=run_id, auto_approve=True, script=str(world.script), ci_poll_s=0.1
+    )
     return time.perf_counter() - started

@@ -15,9 +15,10 @@ __all__ = ["ask_model", "json_answer"]
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 
-def ask_model(ctx: RunContext, system: str, prompt: str, *, max_tokens: int = 4096) -> str:
+def ask_model(ctx: RunContext, purpose: str, system: str, prompt: str, *, max_tokens: int = 4096) -> str:
+    """One single-turn question (`purpose`: analysis, plan) and the model's text answer."""
     response = ctx.provider.complete(
-        Request(system=system, messages=(Message.user(prompt),), max_tokens=max_tokens)
+        Request(system=system, messages=(Message.user(prompt),), max_tokens=max_tokens, purpose=purpose)
     )
     return response.text
 

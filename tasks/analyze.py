@@ -33,7 +33,7 @@ def analyze_issue(ctx: RunContext) -> dict[str, Any]:
     done = run_state(ctx.store, ctx.run_id).analysis
     if done is not None:
         return done
-    answer = json_answer(ask_model(ctx, ANALYSIS_SYSTEM, quoted_issue(ctx.issue())), "analysis")
+    answer = json_answer(ask_model(ctx, "analysis", ANALYSIS_SYSTEM, quoted_issue(ctx.issue())), "analysis")
     ambiguity = max(0, min(100, int(answer.get("ambiguity", 0))))
     questions = [str(q) for q in answer.get("questions") or []][:5]
     analysis = {

@@ -22,6 +22,7 @@ from tamma.providers import Message
 from tasks._agent import open_agent
 from tasks._context import RunContext
 from tasks._push import push_branch
+from tasks._resume import has_commit
 from tasks._step import step
 
 __all__ = ["fix_ci", "watch_ci"]
@@ -61,10 +62,18 @@ def watch_ci(ctx: RunContext, sha: str) -> dict[str, Any]:
 @step("fix-ci")
 def fix_ci(ctx: RunContext, failed: list[dict[str, Any]]) -> str | None:
     """One repair attempt; the new head sha, or None when the agent could not produce a fix (or
-    its push was refused: see `tasks._push`)."""
-    attempt = run_state(ctx.store, ctx.run_id).ci_fixes + 1
+    its push was refused: see `tasks._push`). A repair committed by an interrupted run is pushed
+    instead of attempted again; an attempt interrupted before its commit starts over from the
+    pushed head."""
+    state = run_state(ctx.store, ctx.run_id)
     issue = ctx.issue()
     kit = open_agent(ctx, issue)
+    if state.unpushed_repair is not None and has_commit(kit.workspace, state.unpushed_repair):
+        kit.workspace.reset_to(state.unpushed_repair)
+        return None if push_branch(ctx, kit.workspace) is not None else state.unpushed_repair
+    assert state.head_sha is not None
+    kit.workspace.reset_to(state.head_sha)
+    attempt = state.ci_fixes + 1
     fetched = {check["name"]: _log(ctx, check) for check in failed}
     logs = "\n\n".join(f"### {name}\n```\n{log}\n```" for name, log in fetched.items())
     prompt = f"{quoted_issue(issue)}\n\nCI failed on the pull request (repair attempt {attempt}).\n\n{logs}"

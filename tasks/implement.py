@@ -9,6 +9,7 @@ from tamma.audit.run_state import run_state
 from tasks._agent import open_agent
 from tasks._context import RunContext
 from tasks._push import push_branch
+from tasks._resume import resume_point
 from tasks._step import step
 
 __all__ = ["implement_plan"]
@@ -18,7 +19,8 @@ __all__ = ["implement_plan"]
 def implement_plan(ctx: RunContext, plan: str) -> dict[str, Any]:
     """The recorded AGENT.FINISHED outcome; when done, the branch is pushed (once: a run that
     crashed between finishing and pushing pushes on its next start), unless the push is
-    refused for a secret in the change, which stops the run."""
+    refused for a secret in the change, which stops the run. An implementation interrupted
+    before it finished goes on after its last completed phase (`tasks._resume`)."""
     state = run_state(ctx.store, ctx.run_id)
     if state.push_refused is not None:
         return {**(state.implementation or {}), "status": "stopped", "reason": state.push_refused}
@@ -34,7 +36,7 @@ def implement_plan(ctx: RunContext, plan: str) -> dict[str, Any]:
             lint_command=kit.lint_command,
             attempts_per_phase=ctx.settings.agent.attempts_per_phase,
         )
-        agent.implement(issue, plan=plan)
+        agent.implement(issue, plan=plan, resume=resume_point(ctx, kit.workspace))
     outcome = run_state(ctx.store, ctx.run_id).implementation or {}
     if outcome.get("status") == "done":
         refused = push_branch(ctx, kit.workspace)

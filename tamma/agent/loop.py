@@ -115,6 +115,7 @@ class ToolUseLoop:
                 tools=self.toolbox.specs,
                 model=self.settings.model,
                 max_tokens=self.settings.max_tokens,
+                purpose=phase,
             )
             try:
                 self.guard.before_call(request, self.settings.model)

@@ -57,6 +57,8 @@ class Implementation:
     spent: Spend = field(default_factory=Spend)
     conversation: tuple[Message, ...] = ()
     """The stopped phase's conversation, to resume it with a larger budget."""
+    passed: frozenset[str] = frozenset()
+    """Phases already behind it (passed, skipped, reverted), to resume after them."""
 
     @property
     def summary(self) -> str:
@@ -108,20 +110,23 @@ class TestFirstAgent:
         """Run the phases in order. `resume` is a stopped session on this same workspace (for
         instance stopped by its budget): its passed phases are skipped and the phase it stopped
         in goes on from its conversation; give the loop's guard a larger budget first. `plan` is
-        the approved plan, shown to the model with the issue."""
+        the approved plan, shown to the model with the issue. A run resumed after a kill passes
+        its completed phases (`passed`), with the workspace at the last one's commit."""
         self._resume, self._plan = resume, plan
         self._summaries = dict(resume.summaries) if resume else {}
         self._commits = list(resume.commits) if resume else []
+        done = set(self._summaries) | (resume.passed if resume else frozenset())
         before = resume.tests_before if resume else None
         after = resume.tests_after if resume else None
         try:
-            if "tests" not in self._summaries:
+            if "tests" not in done:
                 before = self._phase(issue, "tests", self._tests_fail, f"Add failing tests for {issue.ref}")
-            if "fix" not in self._summaries:
+            if "fix" not in done:
                 after = self._phase(issue, "fix", self._tests_pass, f"Fix {issue.ref}: {issue.title}")
-            if "refactor" not in self._summaries:
+            if "refactor" not in done:
                 after = self._refactor(issue) or after
-            self._lint(issue)
+            if "lint" not in done:
+                self._lint(issue)
         except _Stopped as stopped:
             return self._finish("stopped", stopped.reason, stopped.phase, before, None, stopped.conversation)
         return self._finish("done", "all phases passed their checks", None, before, after)

@@ -36,6 +36,8 @@ class RunState:
     merged_sha: str | None = None
     escalated: str | None = None
     outcome: str | None = None
+    unpushed_repair: str | None = None
+    """A CI repair's commit recorded (CI.FIX.ATTEMPTED) but not pushed yet: pushed on resume."""
     push_refused: str | None = None
     """Why the branch was not pushed: its new commits add a configured secret."""
     comments: frozenset[str] = frozenset()
@@ -99,7 +101,7 @@ def _apply(state: RunState, event: Event) -> RunState:
     elif kind == et.AGENT_FINISHED:
         changes["implementation"] = data
     elif kind == et.BRANCH_PUSHED:
-        changes |= {"branch": data["branch"], "head_sha": data["sha"]}
+        changes |= {"branch": data["branch"], "head_sha": data["sha"], "unpushed_repair": None}
     elif kind == et.PUSH_REFUSED:
         changes["push_refused"] = data["reason"]
     elif kind == et.PR_CREATED:
@@ -107,7 +109,7 @@ def _apply(state: RunState, event: Event) -> RunState:
     elif kind == et.CI_STATUS_CHANGED:
         changes["ci_state"] = data["state"]
     elif kind == et.CI_FIX_ATTEMPTED:
-        changes["ci_fixes"] = state.ci_fixes + 1
+        changes |= {"ci_fixes": state.ci_fixes + 1, "unpushed_repair": data["sha"]}
     elif kind == et.PR_MERGED:
         changes["merged_sha"] = data["sha"]
     elif kind == et.ESCALATION_TRIGGERED:

@@ -20,7 +20,7 @@ from tamma.platforms import LocalPlatform, init_local_platform
 from tamma.providers import Response, save_script, scripted_text, scripted_tool_use
 from tamma.sandbox import SandboxPolicy
 
-__all__ = ["DemoWorld", "agent_settings", "build_world", "sandbox_settings", "session"]
+__all__ = ["DemoWorld", "agent_settings", "build_world", "conversations", "sandbox_settings", "session"]
 
 CALC = '''"""Arithmetic for the shop's invoices."""
 
@@ -115,37 +115,54 @@ def build_world(home: Path, *, ci_failure: bool = True, name: str = "shop") -> D
     ci = f"{sys.executable} -m pytest -q -p no:cacheprovider"
     platform = init_local_platform(source, home / "local" / name, test_command=ci)
     platform.create_issue(ISSUE_TITLE, ISSUE_BODY, labels=["tamma", "bug"], author="alice")
-    script = save_script(session(ci_failure=ci_failure), home / f"{name}-session.json")
+    script = save_script(conversations(ci_failure=ci_failure), home / f"{name}-session.json")
     return DemoWorld(platform, script)
 
 
-def session(*, ci_failure: bool = True, ambiguity: int = 10) -> list[Response]:
-    """The model's side of the demo, answer by answer."""
+def conversations(*, ci_failure: bool = True, ambiguity: int = 10) -> dict[str, list[Response]]:
+    """The model's side of the demo, by purpose and turn (see `ScriptedProvider`): a run killed
+    anywhere and started again gets the answers its resumed prompts ask for."""
     first_fix = "abs(a) + b" if ci_failure else "a + b"
-    calls: list[tuple[str, dict[str, object]]] = [
-        ("list_dir", {"path": "."}),
-        ("read_file", {"path": "calc.py"}),
-        ("write_file", {"path": "tests/test_add.py", "content": NEW_TEST}),
-        ("run_tests", {}),
-        ("finish", {"summary": "tests/test_add.py shows add(1, 2) == -1 and a wrong total"}),
-        ("edit_file", {"path": "calc.py", "old_text": "return a - b", "new_text": f"return {first_fix}"}),
-        ("run_tests", {}),
-        ("finish", {"summary": f"add() returns {first_fix}"}),
-        ("finish", {"summary": "the change is one line; nothing to refactor"}),
-    ]
+    calls: dict[str, list[tuple[str, dict[str, object]]]] = {
+        "tests": [
+            ("list_dir", {"path": "."}),
+            ("read_file", {"path": "calc.py"}),
+            ("write_file", {"path": "tests/test_add.py", "content": NEW_TEST}),
+            ("run_tests", {}),
+            ("finish", {"summary": "tests/test_add.py shows add(1, 2) == -1 and a wrong total"}),
+        ],
+        "fix": [
+            ("edit_file", {"path": "calc.py", "old_text": "return a - b", "new_text": f"return {first_fix}"}),
+            ("run_tests", {}),
+            ("finish", {"summary": f"add() returns {first_fix}"}),
+        ],
+        "refactor": [("finish", {"summary": "the change is one line; nothing to refactor"})],
+    }
     if ci_failure:
-        calls += [
+        calls["ci-fix"] = [
             ("read_file", {"path": "calc.py"}),
             ("edit_file", {"path": "calc.py", "old_text": "return abs(a) + b", "new_text": "return a + b"}),
             ("run_tests", {}),
             ("finish", {"summary": "abs() broke negative amounts (refunds); add() returns a + b"}),
         ]
     analysis = {"ambiguity": ambiguity, "reasons": ["clear steps and expected value"], "questions": []}
+    numbered = enumerate((call for phase_calls in calls.values() for call in phase_calls), 1)
+    tool_uses = [
+        scripted_tool_use(name, arguments, tool_id=f"toolu_demo_{n:02d}") for n, (name, arguments) in numbered
+    ]
+    answers: dict[str, list[Response]] = {
+        "analysis": [scripted_text(json.dumps(analysis))],
+        "plan": [scripted_text(PLAN)],
+    }
+    for phase, phase_calls in calls.items():
+        answers[phase], tool_uses = tool_uses[: len(phase_calls)], tool_uses[len(phase_calls) :]
+    return answers
+
+
+def session(*, ci_failure: bool = True, ambiguity: int = 10) -> list[Response]:
+    """The same answers as one list, in the order the demo asks for them."""
     return [
-        scripted_text(json.dumps(analysis)),
-        scripted_text(PLAN),
-        *(
-            scripted_tool_use(name, arguments, tool_id=f"toolu_demo_{n:02d}")
-            for n, (name, arguments) in enumerate(calls, 1)
-        ),
+        answer
+        for turns in conversations(ci_failure=ci_failure, ambiguity=ambiguity).values()
+        for answer in turns
     ]

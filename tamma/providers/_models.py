@@ -17,6 +17,7 @@ __all__ = [
     "Message",
     "Request",
     "Response",
+    "Retrying",
     "StopReason",
     "StreamEvent",
     "TextBlock",
@@ -91,6 +92,9 @@ class Request(_Frozen):
     model: str = ""
     max_tokens: int = 4096
     temperature: float | None = None
+    purpose: str = ""
+    """What the call is for (analysis, plan, or the agent's phase: tests, fix, refactor, lint,
+    ci-fix): recorded with the request and never sent to a model."""
 
 
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "stop_sequence", "refusal", "other"]
@@ -162,7 +166,21 @@ class Completed(_Frozen):
     response: Response
 
 
-StreamEvent = TextDelta | ToolUseReceived | Completed
+class Retrying(_Frozen):
+    """Attempt `attempt` (of at most `attempts`) failed transiently; the next starts after
+    `delay_s`. Discard every event since the stream (or the previous `Retrying`) began: the
+    next attempt answers from the start, and its `Completed` is the answer."""
+
+    type: Literal["retrying"] = "retrying"
+    attempt: int
+    attempts: int
+    error: str
+    """The failure's class name, e.g. `ProviderOverloaded`."""
+    message: str
+    delay_s: float
+
+
+StreamEvent = TextDelta | ToolUseReceived | Retrying | Completed
 
 
 def replay_stream(response: Response) -> Iterator[StreamEvent]:

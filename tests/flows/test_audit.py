@@ -225,7 +225,9 @@ def test_time_travel_at_each_step_equals_what_the_run_had_then(
             return position
 
     monkeypatch.setattr("tasks._context.EventStore", LookingStore)
-    resolve_in_process(world.issue_ref, run_id=run, auto_approve=True, script=str(world.script), ci_poll_s=0.1)
+    resolve_in_process(
+        world.issue_ref, run_id=run, auto_approve=True, script=str(world.script), ci_poll_s=0.1
+    )
 
     assert len(seen) >= 12
     with EventStore(f"sqlite:///{home / 'events.db'}") as store:

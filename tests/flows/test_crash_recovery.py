@@ -71,8 +71,10 @@ def test_a_killed_run_continues_without_repeating_side_effects(
     )
     with EventStore(f"sqlite:///{home / 'events.db'}") as store:
         kinds = [e.type for e in store.read(Query.of(tags=[f"run:{RUN}"]))]
+    assert kinds.count(et.ISSUE_CLAIMED) == 2  # each process claims; the second continues the run
+    assert kinds.count(et.RUN_RESUMED) == 1
     for once in (
-        et.ISSUE_CLAIMED,
+        et.RUN_STARTED,
         et.PLAN_PROPOSED,
         et.APPROVAL_PROVIDED,
         et.AGENT_FINISHED,

@@ -39,7 +39,9 @@ def test_resolve_issue_on_github(
         fake_github.create_issue(repo, ISSUE_TITLE, ISSUE_BODY, labels=["tamma"])
         monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
         monkeypatch.setenv("TAMMA_PLATFORMS", json.dumps({"github": {"base_url": fake_github.base_url}}))
-        result = resolve_in_process(f"github:{repo}#1", auto_approve=True, script=str(world.script), ci_poll_s=0.1)
+        result = resolve_in_process(
+            f"github:{repo}#1", auto_approve=True, script=str(world.script), ci_poll_s=0.1
+        )
     assert result["outcome"] == "awaiting-merge", result
     number = result["pull_request"]["number"]
     pull = fake_github.repo(repo).issues[number].pull
