@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 from pydantic import Field
 
 from tamma import event_types
+from tasks._artifacts import publish_plan
 from tasks._context import RunContext
 
 __all__ = ["Decision", "decide"]
@@ -66,6 +67,8 @@ def decide(ctx: RunContext, subject: Subject, text: str, *, by_policy: bool) -> 
         ctx.recorder.record(
             event_types.APPROVAL_PROVIDED, actor=actor, subject=subject, plan=chosen, edited=chosen != text
         )
+        if subject == "plan" and chosen != text:
+            publish_plan(ctx, chosen, edited=True)  # the UI shows the plan the run implements
         decision = Decision(decision=decision.decision, plan=chosen)
     return decision
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from prefect import flow
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import State
 from prefect.exceptions import Pause
 from prefect.runtime import flow_run
-from prefect.client.schemas.objects import State
 from prefect.states import Cancelled, Completed, Failed
 
 from flows._approval import decide
@@ -31,7 +31,9 @@ from tamma.platforms import IssueRef
 from tamma.publishing import redact_exception, redact_logs
 from tamma.redaction import redact
 from tamma.sandbox import UNCONFINED_WARNING
+from tasks._artifacts import publish_summary
 from tasks._context import MergePolicy, RunContext, RunOptions, open_run
+from tasks._logging import log_steps_to_prefect
 from tasks.analyze import analyze_issue, wait_for_clarification
 from tasks.ci import fix_ci, watch_ci
 from tasks.claim import claim_issue, lost_claim_message, release_claim
@@ -103,7 +105,9 @@ def resolve_issue(
     ctx = open_run(issue_ref, options, run_id, claimant=claimant)
     try:
         _name_flow_run(ctx)
-        return _final_state(resolve_run(ctx, claimant, continue_own=continue_own and run_id is not None))
+        summary = resolve_run(ctx, claimant, continue_own=continue_own and run_id is not None)
+        publish_summary(ctx, summary)
+        return _final_state(summary)
     finally:
         ctx.close()
 
@@ -114,6 +118,7 @@ def resolve_run(ctx: RunContext, claimant: str = "", *, continue_own: bool = Fal
     run here stops the run before it claims anything. Whatever error ends the run after its
     claim is recorded as RUN.FAILED, which frees the claim for whoever continues the run."""
     redact_logs(ctx.recorder.redactor)
+    log_steps_to_prefect(ctx)
     ctx.sandbox.check()
     if not ctx.sandbox.policy.confined:
         print(f"warning: {UNCONFINED_WARNING}")
@@ -238,6 +243,10 @@ def _watch_and_repair(ctx: RunContext) -> str:
     """ "success", or why CI could not be made green."""
     while True:
         state = run_state(ctx.store, ctx.run_id)
+        if state.unpushed_repair is not None:  # committed by a run that stopped before its push
+            if fix_ci(ctx, []) is None:
+                return run_state(ctx.store, ctx.run_id).push_refused or "the CI repair could not be pushed"
+            continue
         assert state.head_sha is not None
         ci = watch_ci(ctx, state.head_sha)
         if ci["state"] == "success":

@@ -12,6 +12,7 @@ from typing import Any
 from tamma import event_types
 from tamma.audit.run_state import run_state
 from tamma.platforms import marker
+from tasks._artifacts import publish_pull_request
 from tasks._context import RunContext
 from tasks._step import step
 
@@ -62,6 +63,7 @@ def open_pull_request(ctx: RunContext, plan: str, outcome: dict[str, Any]) -> di
         head=state.branch,
         base=ctx.platform.repository().default_branch,
     )
+    publish_pull_request(ctx, pull)  # before the record: a restart publishes it again, never not at all
     record: dict[str, Any] = {
         "number": pull.number,
         "url": pull.url,
