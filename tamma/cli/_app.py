@@ -6,11 +6,13 @@ starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import typer
 
 from tamma.cli import audit, config_cmd, db, demo, events, history, local, orchestrate, replay, run, status
+from tamma.cli._signals import Interrupted, stop_on_signals
 
 app = typer.Typer(
     name="tamma",
@@ -44,11 +46,16 @@ app.add_typer(local.app, name="local")
 
 
 def main() -> None:
-    """Console entry point: user-facing errors become one line on stderr and exit code 1."""
+    """Console entry point: user-facing errors become one line on stderr and exit code 1; a stop
+    signal, once everything the command started has stopped, one line and exit code 128 + N."""
     from tamma.errors import TammaError
 
+    stop_on_signals()
     try:
         app(standalone_mode=True)
+    except Interrupted as stop:
+        _say(stop.line())
+        sys.exit(stop.exit_code)
     except TammaError as exc:
         _fail(str(exc))
     except Exception as exc:
@@ -60,5 +67,11 @@ def main() -> None:
 
 
 def _fail(message: str) -> None:
-    print(f"tamma: error: {message}", file=sys.stderr)
+    _say(f"tamma: error: {message}")
     sys.exit(1)
+
+
+def _say(line: str) -> None:
+    """One line on stderr; after a SIGHUP the terminal may be gone, and that is no error."""
+    with contextlib.suppress(OSError):
+        print(line, file=sys.stderr)

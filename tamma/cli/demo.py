@@ -41,7 +41,8 @@ def demo(
 
     from tamma.cli._prefect import use_prefect
     from tamma.cli._preflight import check_sandbox
-    from tamma.cli.run import report, run_in_foreground
+    from tamma.cli._signals import resumable
+    from tamma.cli.run import report, resume_command, run_in_foreground
     from tamma.config import load_settings
     from tamma.demo.scenario import agent_settings, build_world, sandbox_settings
     from tasks._context import new_run_id
@@ -78,8 +79,9 @@ def demo(
         "script": str(world.script),
         "ci_poll_s": 0.5,
     }
-    result = run_in_foreground(console, store_url, run_id, parameters, interactive=interactive)
     prefix = f"TAMMA_HOME={home}"
+    with resumable(f"{prefix} {resume_command(parameters)}"):  # the demo's world lives there
+        result = run_in_foreground(console, store_url, run_id, parameters, interactive=interactive)
     branch = result["pull_request"]["head"] if result.get("pull_request") else "main"
     try:
         report(console, result)

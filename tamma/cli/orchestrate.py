@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,20 +16,22 @@ from typing import Annotated
 import typer
 
 from tamma.cli._options import DatabaseUrl
+from tamma.cli._signals import run_child
 from tamma.errors import TammaError
 
 WORK_POOL = "tamma"
 
 
 def _prefect(*args: str, env: dict[str, str] | None = None, check: bool = True) -> int:
-    """Run Prefect's CLI (from this environment) in the foreground; its exit code."""
+    """Run Prefect's CLI (from this environment) in the foreground; its exit code. A stop signal
+    stops it too (see `run_child`)."""
     executable = shutil.which("prefect", path=str(Path(sys.executable).parent)) or shutil.which("prefect")
     if executable is None:
         raise TammaError("the prefect command is not installed in this environment")
-    result = subprocess.run([executable, *args], env={**os.environ, **(env or {})}, check=False)
-    if check and result.returncode != 0:
-        raise TammaError(f"prefect {' '.join(args[:2])} failed (exit code {result.returncode})")
-    return result.returncode
+    returncode = run_child([executable, *args], {**os.environ, **(env or {})})
+    if check and returncode != 0:
+        raise TammaError(f"prefect {' '.join(args[:2])} failed (exit code {returncode})")
+    return returncode
 
 
 def checkout() -> Path:

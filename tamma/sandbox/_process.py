@@ -88,7 +88,11 @@ def run_watched(
     tail = _Tail(output_cap)
     reader = threading.Thread(target=tail.drain, args=(process.stdout,), daemon=True)
     reader.start()
-    stopped_by = _watch(process, cwd, timeout_s, disk_bytes)
+    try:
+        stopped_by = _watch(process, cwd, timeout_s, disk_bytes)
+    except BaseException:  # Tamma is stopping (a signal): the command, in its own session, goes too
+        _kill(process)
+        raise
     if stopped_by is not None:
         _kill(process)
     exit_code = process.wait()
