@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 from pydantic import Field
 
 from tamma import event_types
+from tamma.audit.run_state import run_state
 from tasks._artifacts import publish_plan
 from tasks._context import RunContext
 
@@ -57,6 +58,9 @@ def decide(ctx: RunContext, subject: Subject, text: str, *, by_policy: bool) -> 
             decision = Decision(decision=recorded.decision, plan=recorded.plan, reason=recorded.reason)
         else:
             decision = _wait_for_decision(ctx, subject, text)
+            already = _recorded_decision(ctx, subject)
+            if already is not None:  # `tamma approve` recorded it before it woke this run up
+                return already
         actor = "user"
     if decision.decision == "reject":
         ctx.recorder.record(
@@ -71,6 +75,17 @@ def decide(ctx: RunContext, subject: Subject, text: str, *, by_policy: bool) -> 
             publish_plan(ctx, chosen, edited=True)  # the UI shows the plan the run implements
         decision = Decision(decision=decision.decision, plan=chosen)
     return decision
+
+
+def _recorded_decision(ctx: RunContext, subject: Subject) -> Decision | None:
+    state = run_state(ctx.store, ctx.run_id)
+    if state.rejected is not None:
+        return Decision(decision="reject", reason=state.rejected)
+    if subject == "plan" and state.approved_plan is not None:
+        return Decision(decision="approve", plan=state.approved_plan)
+    if subject == "merge" and state.merge_approved:
+        return Decision(decision="approve")
+    return None
 
 
 def _wait_for_decision(ctx: RunContext, subject: Subject, text: str) -> Decision:

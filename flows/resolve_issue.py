@@ -233,6 +233,8 @@ def _decision(ctx: RunContext, subject: str, text: str, *, by_policy: bool) -> s
     state = run_state(ctx.store, ctx.run_id)
     if subject == "plan" and state.approved_plan is not None:
         return state.approved_plan
+    if subject == "merge" and state.merge_approved:
+        return text
     if state.rejected is not None:
         return None
     decision = decide(ctx, "plan" if subject == "plan" else "merge", text, by_policy=by_policy)

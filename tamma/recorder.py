@@ -47,14 +47,18 @@ class Recorder:
         it shares this one's observers, so they see every event of the run."""
         return Recorder(self.store, (*self.tags, *tags), redactor=self.redactor, observers=self.observers)
 
-    def record(self, event_type: str, *, actor: str = "tamma", **data: object) -> int:
-        """Append one event; returns its position."""
-        event = NewEvent(
+    def event(self, event_type: str, *, actor: str = "tamma", **data: object) -> NewEvent:
+        """The event `record` would append, for an append of its own (a conditional one)."""
+        return NewEvent(
             event_type,
             {"v": EVENT_VERSION, **self.redactor.value(data)},
             tags=self.tags,
             metadata={"actor": actor},
         )
+
+    def record(self, event_type: str, *, actor: str = "tamma", **data: object) -> int:
+        """Append one event; returns its position."""
+        event = self.event(event_type, actor=actor, **data)
         position = self.store.append(event)
         if self.observers:
             self._notify(_stored(event, position))

@@ -15,7 +15,6 @@ from event_store import NewEvent
 from tamma import event_types
 from tamma.audit.run_state import run_state
 from tamma.claims import Claim, ClaimAttempt, take_claim
-from tamma.recorder import EVENT_VERSION
 from tasks._context import RunContext
 from tasks._step import step
 
@@ -109,5 +108,4 @@ def _seen(claim: Claim) -> str:
 
 
 def _released(ctx: RunContext, run_id: str, reason: str) -> NewEvent:
-    data = {"v": EVENT_VERSION, "run_id": run_id, "reason": reason}
-    return NewEvent(event_types.ISSUE_RELEASED, data, tags=ctx.recorder.tags, metadata={"actor": ctx.worker})
+    return ctx.recorder.event(event_types.ISSUE_RELEASED, actor=ctx.worker, run_id=run_id, reason=reason)

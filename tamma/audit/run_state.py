@@ -27,6 +27,9 @@ class RunState:
     rejected: str | None = None
     awaiting_approval: str | None = None
     """The Prefect flow run id waiting for a decision (plan or merge), if one is."""
+    awaiting_subject: str | None = None
+    """What that decision is about: "plan" or "merge"."""
+    merge_approved: bool = False
     implementation: dict[str, Any] | None = None
     branch: str | None = None
     head_sha: str | None = None
@@ -91,13 +94,20 @@ def _apply(state: RunState, event: Event) -> RunState:
     elif kind == et.PLAN_PROPOSED:
         changes["plan"] = data["plan"]
     elif kind == et.APPROVAL_REQUESTED:
-        changes["awaiting_approval"] = data["flow_run_id"]
+        changes |= {"awaiting_approval": data["flow_run_id"], "awaiting_subject": data["subject"]}
     elif kind == et.APPROVAL_PROVIDED:
-        changes |= {"awaiting_approval": None}
+        changes |= {"awaiting_approval": None, "awaiting_subject": None}
+        if data["subject"] == "merge":
+            changes["merge_approved"] = True
         if data["subject"] == "plan":
             changes["approved_plan"] = data["plan"]
     elif kind == et.APPROVAL_REJECTED:
-        changes |= {"awaiting_approval": None, "rejected": data["reason"], "phase": "rejected"}
+        changes |= {
+            "awaiting_approval": None,
+            "awaiting_subject": None,
+            "rejected": data["reason"],
+            "phase": "rejected",
+        }
     elif kind == et.AGENT_FINISHED:
         changes["implementation"] = data
     elif kind == et.BRANCH_PUSHED:

@@ -23,7 +23,7 @@ __all__ = ["pin_event_store", "quiet_stops", "start_ephemeral_server", "use_pref
 _DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",  # quiet terminal; the UI gets INFO
     "PREFECT_LOGGING_LOG_PRINTS": "false",
 }
 

@@ -27,6 +27,8 @@ MergePolicyOption = Annotated[
 ]
 
 EXIT_ESCALATED = 2
+DEAD_RUN_WITHIN_S = 20.0
+"""How long `tamma approve` waits for a paused run to take the decision before calling it dead."""
 
 
 def run(
@@ -123,11 +125,12 @@ def run_in_foreground(
     """The flow in the foreground, its events followed on a background thread; stopped by a
     signal, it names the command that continues it."""
     from flows.resolve_issue import resolve_in_process
-    from tamma.cli._prefect import pin_event_store, quiet_stops
+    from tamma.cli._prefect import pin_event_store, quiet_stops, start_ephemeral_server
     from tamma.cli._progress import RunWatcher
     from tamma.cli._signals import resumable
 
     pin_event_store(store_url)
+    start_ephemeral_server()
     quiet_stops()
     on_approval = (
         (lambda event: _ask(console, store_url, event))
@@ -221,8 +224,7 @@ def approve(
     run_input: dict[str, Any] = {"decision": "approve"}
     if edit is not None:
         run_input = {"decision": "edit", "plan": edit.read_text()}
-    _decide(run_id, run_input, database_url)
-    typer.echo(f"run {run_id}: {'edited plan approved' if edit else 'approved'}")
+    _decide(run_id, run_input, database_url, "edited plan approved" if edit else "approved")
 
 
 def reject(
@@ -231,17 +233,32 @@ def reject(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Reject the plan (or the merge) a waiting run asks about; the run stops."""
-    _decide(run_id, {"decision": "reject", "reason": reason}, database_url)
-    typer.echo(f"run {run_id}: rejected")
+    _decide(run_id, {"decision": "reject", "reason": reason}, database_url, "rejected")
 
 
-def _decide(run_id: str, run_input: dict[str, Any], database_url: str | None) -> None:
-    from tamma.cli._decisions import answer, waiting_flow_run
+def _decide(run_id: str, run_input: dict[str, Any], database_url: str | None, done: str) -> None:
+    """Record the decision, then wake the paused run up; say whether a live process took it."""
+    from tamma.audit.run_state import run_state
+    from tamma.cli._decisions import answer, picked_up, record_decision, waiting_flow_run
     from tamma.cli._options import open_store
     from tamma.cli._prefect import use_prefect
     from tamma.config import load_settings
+    from tamma.errors import TammaError
 
     use_prefect(load_settings(database_url=database_url).home)
     with open_store(database_url) as store:
         flow_run_id = waiting_flow_run(store, run_id)
-    answer(flow_run_id, run_input)
+        position = record_decision(store, run_id, run_input)
+        try:
+            answer(flow_run_id, run_input, within_s=DEAD_RUN_WITHIN_S)
+            live = picked_up(store, run_id, after=position, within_s=DEAD_RUN_WITHIN_S)
+        except TammaError:  # no Prefect run paused there any more
+            live = False
+        issue = run_state(store, run_id).issue
+    if live:
+        typer.echo(f"run {run_id}: {done}; the run goes on")
+    else:
+        typer.echo(
+            f"run {run_id}: {done} and recorded; no process is running it: "
+            f"continue it with `tamma run {issue} --run-id {run_id}`"
+        )

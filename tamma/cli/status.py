@@ -16,8 +16,10 @@ def status(
     limit: Annotated[int, typer.Option(min=1, help="How many runs to list.")] = 20,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Runs with their issue, phase, outcome and cost so far (from the event store)."""
+    """Runs with their issue, phase (or how they ended) and cost so far, from the event store.
+    A failed run is listed with its error and the command that continues it."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from event_store import Query
@@ -26,21 +28,33 @@ def status(
 
     with open_store(database_url) as store:
         if run_id is None:
-            started = list(store.read(Query.of(types=[event_types.RUN_STARTED])))
-            run_ids = [run_of(event) for event in started][-limit:]
+            claimed = store.read(Query.of(types=[event_types.ISSUE_CLAIMED]))
+            run_ids = list(dict.fromkeys(run_of(event) for event in claimed))[-limit:]
         else:
             run_ids = [run_id]
         table = Table("run", "issue", "phase", "PR", "cost (USD)", box=None, header_style="bold")
+        failed = []
         for rid in reversed(run_ids):
             state = run_state(store, rid)
-            if not state.issue:
+            if not state.issue and run_id is not None:
                 raise typer.BadParameter(f"no run {rid!r} in {store.url}", param_hint="RUN_ID")
             pull = f"#{state.pull_request['number']}" if state.pull_request else ""
-            table.add_row(rid, state.issue, state.phase, pull, f"{state.cost_usd:.4f}")
+            table.add_row(rid, state.issue or "?", state.phase, pull, f"{state.cost_usd:.4f}")
+            if state.failure is not None:
+                failed.append(state.failure)
     if not run_ids:
         typer.echo("no runs yet; start one with `tamma run ISSUE_REF` or try `tamma demo`")
         return
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for failure in failed:
+        console.print(
+            f"\n[red]failed[/red] {escape(failure['issue'])} in step {failure.get('step') or '?'}: "
+            f"{failure['error']}: {escape(failure['message'])}\n  continue it: [bold]{escape(failure['resume'])}[/bold]",
+            highlight=False,
+            markup=True,
+            soft_wrap=True,
+        )
 
 
 @plan_app.command("show")
