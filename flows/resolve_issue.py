@@ -197,6 +197,8 @@ def _final_state(summary: dict[str, Any]) -> State[dict[str, Any]]:
     """The flow run's final state, named for the outcome, the summary as its result."""
     outcome = summary["outcome"]
     message = f"{summary['issue']}: {outcome} (run {summary['run_id']})"
+    if outcome == "already-claimed":
+        message = f"{summary['issue']} is held by run {summary['holder']}: nothing done"
     if outcome in _COMPLETED:
         return Completed(data=summary, name=_COMPLETED[outcome], message=message)
     if outcome in _CANCELLED:
