@@ -57,13 +57,13 @@ Text from elsewhere that git records (a commit message holding an issue title) g
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 from tamma.errors import PlatformError
 from tamma.redaction import redact
+from tamma.text import encodable
 
 __all__ = ["git", "message_text"]
 
@@ -107,7 +107,6 @@ _TRANSPORT_ARGS = {
     "pull": _UPLOAD_PACK,
     "push": ("--receive-pack=git-receive-pack",),
 }
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def git(
@@ -141,9 +140,4 @@ def message_text(text: str) -> str:
     """`text` as git can take it in a message: NUL as U+2400 "␀" and each lone surrogate as
     U+FFFD, the event store's own mapping (`event_store._json`). So a replay, which reads the
     issue from the store, builds the same message and makes the same commit as the run did."""
-    text = text.replace("\x00", "\u2400")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-    return text
+    return encodable(text.replace("\x00", "\u2400"))

@@ -7,11 +7,12 @@ plain and the workspace passes the token through a credential helper.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from tamma.platforms._refs import IssueRef
+from tamma.text import encodable
 
 __all__ = [
     "CIState",
@@ -46,17 +47,21 @@ class Repository(_Frozen):
     web_url: str = ""
 
 
+EncodableText = Annotated[str, AfterValidator(encodable)]
+"""Text from a forge, lone surrogates replaced (see `tamma.text`)."""
+
+
 class Comment(_Frozen):
     id: str
     author: str
-    body: str
+    body: EncodableText
     created_at: datetime | None = None
 
 
 class Issue(_Frozen):
     ref: IssueRef
-    title: str
-    body: str
+    title: EncodableText
+    body: EncodableText
     state: Literal["open", "closed"]
     labels: tuple[str, ...] = ()
     assignees: tuple[str, ...] = ()

@@ -106,3 +106,17 @@ def test_missing_permission_is_named_and_the_token_never_shown(fake_github: Fake
         platform.add_comment(1, "hello")
     assert refused.value.missing_scope
     assert TOKEN not in str(refused.value)
+
+
+def test_a_lone_surrogate_from_the_api_becomes_a_replacement_character(
+    github: tuple[GitHubPlatform, FakeGitHub, list[float]],
+) -> None:
+    """GitHub's JSON may escape a lone surrogate (`"\\ud800"`); kept as is, it would break the
+    first prompt or JSON dump that carries the issue."""
+    platform, fake, _ = github
+    fake.create_issue(REPO, "totals \ud800 wrong", "see \udfff here")
+    platform.add_comment(1, "and \ud83d too")
+    issue = platform.get_issue(1)
+    assert (issue.title, issue.body) == ("totals \ufffd wrong", "see \ufffd here")
+    assert issue.comments[0].body == "and \ufffd too"
+    issue.model_dump_json().encode("utf-8")
