@@ -23,14 +23,16 @@ __all__ = ["pin_event_store", "quiet_stops", "start_ephemeral_server", "use_pref
 _DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",  # quiet terminal; the UI gets INFO
     "PREFECT_LOGGING_LOG_PRINTS": "false",
 }
 
 
-def use_prefect(home: Path) -> str:
-    """Point Prefect at the right server; returns a one-line description of it."""
-    for name, value in _DEFAULTS.items():
+def use_prefect(home: Path, *, console_level: str = "WARNING") -> str:
+    """Point Prefect at the right server; returns a one-line description of it. Prefect's own
+    lines reach the terminal from `console_level` up (the UI gets every step at INFO): a command
+    that runs a flow in this process and prints its own lines passes CRITICAL, since Prefect's
+    ERROR lines would repeat the run's one-line error with a traceback."""
+    for name, value in {**_DEFAULTS, "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": console_level}.items():
         os.environ.setdefault(name, value)
     if os.environ.get("PREFECT_API_URL"):
         return f"Prefect server {os.environ['PREFECT_API_URL']}"

@@ -50,7 +50,7 @@ def demo(
     console = Console(highlight=False)
     settings = load_settings()
     check_sandbox(settings)
-    where = use_prefect(settings.home)
+    where = use_prefect(settings.home, console_level="CRITICAL")
     home = settings.home / "demo"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)

@@ -75,6 +75,7 @@ def run(
     from tamma.cli._prefect import use_prefect
     from tamma.cli._preflight import check_sandbox
     from tamma.config import load_settings
+    from tamma.errors import TammaError
     from tamma.platforms import IssueRef
     from tasks._context import new_run_id
 
@@ -86,7 +87,7 @@ def run(
     settings = load_settings(database_url=database_url)
     check_sandbox(settings)
     console = Console(highlight=False)
-    where = use_prefect(settings.home)
+    where = use_prefect(settings.home, console_level="CRITICAL")
     given = run_id is not None
     run_id = run_id or _continued_run(console, settings.event_store_url, ref) or new_run_id()
     console.print(f"[bold]Tamma[/bold] run [cyan]{run_id}[/cyan] for {ref}  [dim]({where})[/dim]")
@@ -101,7 +102,14 @@ def run(
         "agent": agent,
     }
     interactive = sys.stdin.isatty() and not auto_approve
-    result = run_in_foreground(console, settings.event_store_url, run_id, parameters, interactive=interactive)
+    try:
+        result = run_in_foreground(console, settings.event_store_url, run_id, parameters, interactive=interactive)
+    except Exception as error:  # recorded as RUN.FAILED; the details are in the run's events
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TammaError(
+            f"run {run_id} failed ({type(error).__name__}: {message}); "
+            f"continue it with `{resume_command(parameters)}` (details: tamma events --run {run_id})"
+        ) from None
     report(console, result)
 
 

@@ -155,3 +155,17 @@ def test_a_decision_given_to_a_dead_run_is_kept_and_a_sweep_finishes_it(world: D
     assert plan_comments(world) == 1
     assert len(run_events(home, RUN, et.APPROVAL_PROVIDED)) == 1
     assert len(run_events(home, RUN, et.ISSUE_CLAIM_EXPIRED)) == 1
+
+
+def test_tamma_run_reports_a_failure_in_one_line_with_the_command_that_continues_it(
+    world: DemoWorld, home: Path
+) -> None:
+    failed = tamma(
+        home, "run", world.issue_ref, "--run-id", RUN, "--auto-approve", "--script", str(plan_only(home))
+    )
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr
+    [line] = [text for text in failed.stderr.splitlines() if text.startswith("tamma: error:")]
+    assert f"run {RUN} failed (ProviderError: the script has 0 answer(s) for 'tests'" in line
+    assert f"continue it with `tamma run 'local:shop#1' --run-id {RUN} --script" in line
+    assert run_events(home, RUN, et.RUN_FAILED)
