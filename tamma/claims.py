@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from event_store import AppendConditionFailed, Event, EventStore, NewEvent, Projection, Query
+from event_store import AppendConditionFailed, Event, EventStore, EventStoreError, NewEvent, Projection, Query
 from tamma import event_types as et
 from tamma.recorder import EVENT_VERSION
 
@@ -249,12 +249,19 @@ class LeaseKeeper(threading.Thread):
 
     def run(self) -> None:
         while not self._stopping.wait(self.interval_s):
-            holder = claim_projection(self.issue_tag).run(self.store).state
-            if holder is None or holder.claimant != self.claimant:
-                self.on_lost(holder)
-                return
-            if holder.waiting or holder.ended or holder.failed is not None:
+            try:
+                if not self._beat():
+                    return
+            except EventStoreError:  # the store is down: the run's own steps will say so
                 continue
+
+    def _beat(self) -> bool:
+        """Renew the claim if it is due; False once the claim is not this claimant's."""
+        holder = claim_projection(self.issue_tag).run(self.store).state
+        if holder is None or holder.claimant != self.claimant:
+            self.on_lost(holder)
+            return False
+        if not (holder.waiting or holder.ended or holder.failed is not None):
             self.store.append(
                 NewEvent(
                     et.ISSUE_CLAIM_RENEWED,
@@ -263,3 +270,4 @@ class LeaseKeeper(threading.Thread):
                     metadata={"actor": holder.worker},
                 )
             )
+        return True
