@@ -103,7 +103,9 @@ def run(
     }
     interactive = sys.stdin.isatty() and not auto_approve
     try:
-        result = run_in_foreground(console, settings.event_store_url, run_id, parameters, interactive=interactive)
+        result = run_in_foreground(
+            console, settings.event_store_url, run_id, parameters, interactive=interactive
+        )
     except Exception as error:  # recorded as RUN.FAILED; the details are in the run's events
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise TammaError(
