@@ -28,6 +28,7 @@ from tamma.platforms._settings import PlatformsSettings
 from tamma.providers._pricing import ModelPrice
 from tamma.providers._settings import BreakerConfig, ProviderSettings, api_key_for
 from tamma.sandbox._policy import SandboxPolicy
+from tamma.webhooks._settings import WebhookSettings
 
 __all__ = ["Settings", "load_settings", "tamma_home"]
 
@@ -54,6 +55,8 @@ class Settings(BaseSettings):
     claim_lease_s: float = Field(default=600.0, gt=0)
     """How long a claim outlives its run's last heartbeat (renewed every third of it): after a
     kill or a lost machine, the issue is free again this long after the run's last sign of life."""
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    """`tamma webhooks`: the secret's variable, the trigger label and command, the size limit."""
     sandbox: Annotated[SandboxPolicy, NoDecode] = Field(default_factory=SandboxPolicy)
     """How repository code runs. `sandbox: none` (TAMMA_SANDBOX=none) names just the backend;
     TAMMA_SANDBOX may also hold the whole policy as JSON."""
@@ -81,7 +84,7 @@ class Settings(BaseSettings):
         a local model's key)."""
         keys = [api_key_for(provider) for provider in self.providers]
         tokens = [self.platforms.github.token(), self.platforms.gitlab.token()]
-        return [secret for secret in (*keys, *tokens) if secret]
+        return [secret for secret in (*keys, *tokens, self.webhooks.secret()) if secret]
 
     @classmethod
     def settings_customise_sources(

@@ -11,7 +11,20 @@ import sys
 
 import typer
 
-from tamma.cli import audit, config_cmd, db, demo, events, history, local, orchestrate, replay, run, status
+from tamma.cli import (
+    audit,
+    config_cmd,
+    db,
+    demo,
+    events,
+    history,
+    local,
+    orchestrate,
+    replay,
+    run,
+    status,
+    webhooks,
+)
 from tamma.cli._signals import Interrupted, stop_on_signals
 
 app = typer.Typer(
@@ -40,6 +53,7 @@ app.command("demo")(demo.demo)
 app.command("serve")(orchestrate.serve)
 app.command("worker")(orchestrate.worker)
 app.command("deploy")(orchestrate.deploy)
+app.command("webhooks")(webhooks.webhooks)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(local.app, name="local")

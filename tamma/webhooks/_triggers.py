@@ -1,0 +1,94 @@
+"""What in a delivery starts a run: an issue given the trigger label, or a comment on an issue
+that starts with the command. Everything else (pushes, pull requests, other labels, comments on
+pull requests) is received and recorded but starts nothing.
+
+Payload shapes are the forges' own: GitHub's `issues`/`issue_comment` events, GitLab's
+`Issue Hook`/`Note Hook`, Gitea's and Forgejo's `issues`/`issue_comment`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tamma.webhooks._settings import WebhookSettings
+from tamma.webhooks._signatures import Forge
+
+__all__ = ["EVENT_HEADERS", "Trigger", "trigger_of"]
+
+EVENT_HEADERS: dict[Forge, str] = {
+    "github": "x-github-event",
+    "gitlab": "x-gitlab-event",
+    "gitea": "x-gitea-event",
+}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """The issue to resolve (`github:acme/shop#12`) and why."""
+
+    ref: str
+    reason: str
+
+
+def trigger_of(
+    forge: Forge, event: str, payload: Mapping[str, Any], settings: WebhookSettings
+) -> Trigger | None:
+    """The run this delivery asks for, if any."""
+    try:
+        if forge == "gitlab":
+            return _gitlab(event, payload, settings)
+        return _github_or_gitea(forge, event, payload, settings)
+    except (KeyError, TypeError, AttributeError):  # not the shape of a trigger: nothing to start
+        return None
+
+
+def _github_or_gitea(
+    forge: Forge, event: str, payload: Mapping[str, Any], settings: WebhookSettings
+) -> Trigger | None:
+    issue = payload["issue"]
+    if issue.get("pull_request"):
+        return None
+    ref = f"{forge}:{payload['repository']['full_name']}#{issue['number']}"
+    action = payload.get("action")
+    if event == "issues" and action in ("labeled", "label_updated", "opened"):
+        named = payload.get("label") or {}
+        labels = [named.get("name")] if forge == "github" and action == "labeled" else _names(issue["labels"])
+        if settings.trigger_label in labels:
+            return Trigger(ref, f"labelled {settings.trigger_label!r}")
+    if event == "issue_comment" and action == "created" and _asks(payload["comment"]["body"], settings):
+        return Trigger(ref, f"comment {settings.command!r}")
+    return None
+
+
+def _gitlab(event: str, payload: Mapping[str, Any], settings: WebhookSettings) -> Trigger | None:
+    project = payload["project"]["path_with_namespace"]
+    attributes = payload["object_attributes"]
+    if event == "Issue Hook":
+        labels = payload.get("changes", {}).get("labels")
+        added = set(_titles(labels["current"])) - set(_titles(labels["previous"])) if labels else set()
+        opened = attributes.get("action") == "open" and settings.trigger_label in _titles(
+            payload.get("labels", [])
+        )
+        if settings.trigger_label in added or opened:
+            return Trigger(f"gitlab:{project}#{attributes['iid']}", f"labelled {settings.trigger_label!r}")
+    if (
+        event == "Note Hook"
+        and attributes.get("noteable_type") == "Issue"
+        and _asks(attributes["note"], settings)
+    ):
+        return Trigger(f"gitlab:{project}#{payload['issue']['iid']}", f"comment {settings.command!r}")
+    return None
+
+
+def _asks(comment: str, settings: WebhookSettings) -> bool:
+    return comment.strip().lower().startswith(settings.command.lower())
+
+
+def _names(labels: list[dict[str, Any]]) -> list[str]:
+    return [label["name"] for label in labels]
+
+
+def _titles(labels: list[dict[str, Any]]) -> list[str]:
+    return [label["title"] for label in labels]
