@@ -4,13 +4,19 @@ Lazy by construction: the project is a lazy object (its path is all a request ne
 are python-gitlab's paginated iterators walked only as far as the caller iterates, and a
 merge request lookup by head asks the API to filter by source branch.
 
+Forks: GitLab lists a merge request under the project it targets, so a fork's request from a
+branch named like Tamma's matches that filter too. The lookup keeps only requests whose source
+project is this one, and a merge deletes the source branch only then (GitLab would delete the
+fork's branch).
+
 Rate limits: python-gitlab would retry a 429 by itself, up to ten times per call. A response
 hook on the session turns every 429 into `Throttled` before that retry sees it, so
 `RateLimitPolicy` stays the one retry owner (2/4/8 s or the server's `Retry-After`, then
 `PlatformRateLimited`). The same hook remembers the last `RateLimit-*` headers for
 `rate_limit()`.
 
-Where GitLab differs from the normalized interface: a draft is a "Draft: " title prefix; CI
+Where GitLab differs from the normalized interface: a draft is a title prefix (Tamma writes
+"Draft: "; GitLab also reads "[Draft]", "(Draft)" and, before 14.0, "WIP:" and "[WIP]"); CI
 is the commit-statuses API, which lists pipeline jobs and external statuses alike; and a
 rebase merge asks GitLab to rebase the source branch first, then merges it (whether a merge
 commit is added is the project's merge-method setting).
@@ -50,6 +56,11 @@ __all__ = ["GitLabPlatform"]
 T = TypeVar("T")
 NAME = "gitlab"
 DRAFT_PREFIX = "Draft: "
+_DRAFT_PREFIXES = re.compile(
+    r"^(?:(?:\[draft\]|\(draft\)|draft:|draft\s-\s|\[wip\]|wip:)\s*)+", re.IGNORECASE
+)
+"""Every prefix some GitLab release reads as draft (the WIP ones only before 14.0), however
+repeated. Cut only from titles GitLab reports as draft: where it reads no prefix, it is the title."""
 REBASE_POLLS = 30
 _ISSUE_STATES = {"open": "opened", "closed": "closed", "all": "all"}
 _PENDING = {"created", "pending", "running", "preparing", "waiting_for_resource", "scheduled"}
@@ -196,9 +207,12 @@ class GitLabPlatform:
         return self._call(lambda: _merge_request(self._project.mergerequests.create(request).attributes))
 
     def find_pull_request(self, head: str) -> PullRequest | None:
+        """This project's open merge request from `head`, never a fork's (see module docstring)."""
+
         def find() -> PullRequest | None:
-            found = self._project.mergerequests.list(state="opened", source_branch=head, get_all=False)
-            return _merge_request(found[0].attributes) if found else None
+            listed = self._project.mergerequests.list(state="opened", source_branch=head, iterator=True)
+            own = (item.attributes for item in listed if _from_this_project(item.attributes))
+            return next((_merge_request(attributes) for attributes in own), None)
 
         return self._call(find)
 
@@ -235,13 +249,18 @@ class GitLabPlatform:
         return redact(_TERMINAL_LOG_NOISE.sub("", text))[-max_chars:]
 
     def merge(self, number: int, *, method: MergeMethod = "squash", delete_branch: bool = True) -> str:
+        """`delete_branch` deletes the source branch only if it is this project's (see module docstring)."""
+
         def merge() -> str:
             path = f"{self._project.manager.path}/{self._project.encoded_id}/merge_requests/{number}"
+            remove_branch = delete_branch and _from_this_project(
+                self._project.mergerequests.get(number).attributes
+            )
             if method == "rebase":
                 self._rebase(path, number)
             merged = self._client.http_put(
                 f"{path}/merge",
-                post_data={"squash": method == "squash", "should_remove_source_branch": delete_branch},
+                post_data={"squash": method == "squash", "should_remove_source_branch": remove_branch},
             )
             assert isinstance(merged, dict)
             if merged.get("state") != "merged":
@@ -313,7 +332,7 @@ def _merge_request(attributes: dict[str, Any]) -> PullRequest:
     state = attributes["state"]
     return PullRequest(
         number=attributes["iid"],
-        title=title.removeprefix(DRAFT_PREFIX) if draft else title,
+        title=_DRAFT_PREFIXES.sub("", title) if draft else title,
         body=attributes.get("description") or "",
         head=attributes["source_branch"],
         base=attributes["target_branch"],
@@ -322,6 +341,15 @@ def _merge_request(attributes: dict[str, Any]) -> PullRequest:
         head_sha=attributes.get("sha") or "",
         url=attributes.get("web_url") or "",
     )
+
+
+def _from_this_project(attributes: dict[str, Any]) -> bool:
+    """Whether a merge request's source branch lives in the project it targets, not in a fork.
+
+    Tamma reads merge requests through its project, which they target: comparing with
+    `target_project_id` spares a request for the project's numeric id.
+    """
+    return bool(attributes["source_project_id"] == attributes["target_project_id"])
 
 
 def _check_state(status: str, allow_failure: bool) -> CIState:

@@ -161,7 +161,8 @@ def create_merge_request(call: Call) -> Answer:
         (
             mr
             for mr in project.merge_requests.values()
-            if mr.state == "opened" and (mr.source_branch, mr.target_branch) == (source, target)
+            if mr.state == "opened"
+            and (mr.source_project_id, mr.source_branch, mr.target_branch) == (project.id, source, target)
         ),
         None,
     )
@@ -241,7 +242,14 @@ def _merge(call: Call, merge_request: MergeRequest) -> None:
     merge_request.updated_at = merge_request.merged_at
     remove = call.flag("should_remove_source_branch")
     if remove or (remove is None and merge_request.remove_source_branch):
-        project.branches.pop(merge_request.source_branch, None)
+        _remove_source_branch(call, merge_request)
+
+
+def _remove_source_branch(call: Call, merge_request: MergeRequest) -> None:
+    """GitLab deletes the branch where it lives, a fork's included, but never a default branch."""
+    source = call.state.source_of(merge_request)
+    if merge_request.source_branch != source.default_branch:
+        source.branches.pop(merge_request.source_branch, None)
 
 
 @routes.add("PUT", "projects/:project/merge_requests/:iid/rebase")
@@ -250,7 +258,8 @@ def rebase(call: Call) -> Answer:
     merge_request = call.merge_request
     if merge_request.state != "opened":
         raise ApiError(405, {"message": "405 Method Not Allowed"})
-    call.state.commit(call.project, merge_request.source_branch, f"Rebase onto {merge_request.target_branch}")
+    source, title = call.state.source_of(merge_request), f"Rebase onto {merge_request.target_branch}"
+    call.state.commit(source, merge_request.source_branch, title)
     return Created({"rebase_in_progress": True}, status=202)
 
 

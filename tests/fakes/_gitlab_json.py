@@ -197,7 +197,7 @@ def merge_request(base: str, owner: Project, record: MergeRequest, *, single: bo
         "work_in_progress": record.draft,
         "source_branch": record.source_branch,
         "target_branch": record.target_branch,
-        "source_project_id": owner.id,
+        "source_project_id": record.source_project_id,
         "target_project_id": owner.id,
         "author": user(base, record.author),
         "assignees": assignees,

@@ -28,8 +28,10 @@ JOB_STATUSES = frozenset(
 """The job and pipeline statuses the v4 API reports (GitLab also has waiting_for_resource, preparing)."""
 
 FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
-DRAFT_TITLE = re.compile(r"^\s*(\[draft\]|\(draft\)|draft:|draft\s-\s)", re.IGNORECASE)
+DRAFT_TITLE = re.compile(r"^\s*(\[draft\]|\(draft\)|draft:)", re.IGNORECASE)
 """GitLab marks a merge request as draft by its title prefix; the API has no `draft` parameter."""
+LEGACY_DRAFT_TITLE = re.compile(r"^\s*(\[draft\]|\(draft\)|draft:|draft\s-\s|\[wip\]|wip:)", re.IGNORECASE)
+"""The prefixes GitLab 13.x read as draft: `WIP:`, `[WIP]` and `Draft - ` too (14.0 dropped them)."""
 
 
 def now() -> str:
@@ -97,6 +99,8 @@ class MergeRequest:
     target_branch: str
     author: User
     sha: str
+    source_project_id: int
+    """The project the source branch lives in: the target project, or a fork of it."""
     description: str = ""
     state: str = "opened"  # opened | closed | merged | locked
     labels: list[str] = field(default_factory=list)
@@ -112,10 +116,12 @@ class MergeRequest:
     updated_at: str = field(default_factory=now)
     merged_at: str | None = None
     closed_at: str | None = None
+    draft_title: re.Pattern[str] = field(default=DRAFT_TITLE, repr=False)
+    """The instance's draft prefixes (see `GitLabState.draft_title`)."""
 
     @property
     def draft(self) -> bool:
-        return bool(DRAFT_TITLE.match(self.title))
+        return bool(self.draft_title.match(self.title))
 
     @property
     def pipeline_ref(self) -> str:
@@ -193,8 +199,11 @@ class Project:
         return next((sha for sha in self.commits if sha.startswith(ref) and len(ref) >= 7), None)
 
     def pipelines_of(self, merge_request: MergeRequest) -> list[Pipeline]:
-        """Branch pipelines of the source branch and merge request pipelines, newest first."""
-        refs = {merge_request.source_branch, merge_request.pipeline_ref}
+        """Merge request pipelines and, unless it comes from a fork, pipelines of the source branch;
+        newest first."""
+        refs = {merge_request.pipeline_ref}
+        if merge_request.source_project_id == self.id:
+            refs.add(merge_request.source_branch)
         return sorted((p for p in self.pipelines.values() if p.ref in refs), key=lambda p: -p.id)
 
     def head_pipeline(self, merge_request: MergeRequest) -> Pipeline | None:
@@ -233,6 +242,8 @@ class GitLabState:
         self.projects: dict[int, Project] = {}
         self.merge_conflict_status = 422
         """What merging a merge request with conflicts answers: 422 on current GitLab, 406 on older releases."""
+        self.draft_title = DRAFT_TITLE
+        """What titles mark a draft: `LEGACY_DRAFT_TITLE` on releases before 14.0."""
         self.root = self.add_user("root", "Administrator")
 
     def next_id(self) -> int:
@@ -268,11 +279,17 @@ class GitLabState:
         return sha
 
     def move_branch(self, project: Project, branch: str, sha: str) -> None:
-        """Point `branch` at `sha`; open merge requests from it follow."""
+        """Point `branch` at `sha`; open merge requests from it, in this project or its upstream, follow."""
         project.branches[branch] = sha
-        for merge_request in project.merge_requests.values():
-            if merge_request.state == "opened" and merge_request.source_branch == branch:
-                merge_request.sha = sha
+        for target in self.projects.values():
+            for merge_request in target.merge_requests.values():
+                source = (merge_request.source_project_id, merge_request.source_branch)
+                if merge_request.state == "opened" and source == (project.id, branch):
+                    merge_request.sha = sha
+
+    def source_of(self, merge_request: MergeRequest) -> Project:
+        """The project a merge request's source branch lives in (a fork's, for a fork's request)."""
+        return self.projects[merge_request.source_project_id]
 
     def label(self, project: Project, name: str, color: str = "#428BCA", description: str = "") -> Label:
         """The project's label `name`, created when missing (GitLab creates labels issues name)."""
@@ -324,11 +341,23 @@ class GitLabState:
         target_branch: str,
         description: str = "",
         author: str = "root",
+        source: Project | None = None,
     ) -> MergeRequest:
+        """A merge request into `project`, from its own branch or, with `source`, from a fork's."""
+        origin = source or project
         iid = max(project.merge_requests, default=0) + 1
-        sha = project.branches.get(source_branch) or self.commit(project, source_branch, title)
+        sha = origin.branches.get(source_branch) or self.commit(origin, source_branch, title)
         merge_request = MergeRequest(
-            self.next_id(), iid, title, source_branch, target_branch, self.add_user(author), sha, description
+            self.next_id(),
+            iid,
+            title,
+            source_branch,
+            target_branch,
+            self.add_user(author),
+            sha,
+            origin.id,
+            description,
+            draft_title=self.draft_title,
         )
         project.merge_requests[iid] = merge_request
         return merge_request

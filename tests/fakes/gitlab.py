@@ -3,9 +3,10 @@
 Why stateful rather than scripted like the model fakes: a platform scenario is a conversation
 about objects (create a branch, open a merge request on it, find it again by source branch,
 read its pipeline, merge it), so the fake keeps projects, issues, notes, labels, branches,
-merge requests, pipelines, jobs and commit statuses in memory and answers from them. Scripted
-replies still come first: `enqueue(error_reply(...))` or `enqueue(Disconnect())` answers the
-next request verbatim (no auth, no rate-limit accounting), then the state answers again.
+merge requests (a fork's too: listed by the project it targets, as GitLab lists them), pipelines,
+jobs and commit statuses in memory and answers from them. Scripted replies still come first:
+`enqueue(error_reply(...))` or `enqueue(Disconnect())` answers the next request verbatim (no
+auth, no rate-limit accounting), then the state answers again.
 
 What the wire carries, as gitlab.com sends it (checked against python-gitlab 8.x):
 
@@ -40,6 +41,8 @@ from urllib.parse import parse_qsl, urlencode
 from tests.fakes import _gitlab_api, _gitlab_api_repo
 from tests.fakes._gitlab_api import ApiError, Call, Created, Listing, Text
 from tests.fakes._gitlab_state import (
+    DRAFT_TITLE,
+    LEGACY_DRAFT_TITLE,
     Commit,
     GitLabState,
     Issue,
@@ -85,15 +88,19 @@ class FakeGitLab(FakeServer):
     client is talking); the returned records are live: read them after the client call returns.
     """
 
-    def __init__(self, *, merge_conflict_status: int = 422) -> None:
+    def __init__(self, *, merge_conflict_status: int = 422, wip_drafts: bool = False) -> None:
+        """`wip_drafts=True` answers as GitLab before 14.0, which read `WIP:` and `[WIP]` titles as
+        drafts; `merge_conflict_status=406` as older releases answered a conflicting merge."""
         super().__init__()
         self._routes = _gitlab_api.routes + _gitlab_api_repo.routes
         self._merge_conflict_status = merge_conflict_status
+        self._draft_title = LEGACY_DRAFT_TITLE if wip_drafts else DRAFT_TITLE
         self._clear()
 
     def _clear(self) -> None:
         self.state = GitLabState()
         self.state.merge_conflict_status = self._merge_conflict_status
+        self.state.draft_title = self._draft_title
         self._tokens: dict[str, tuple[str, frozenset[str]]] = {TOKEN: ("root", frozenset({"api"}))}
         self._limit, self._used, self._window_end = RATE_LIMIT, 0, time.time() + RATE_WINDOW
         self._throttled, self._retry_after = 0, 0
@@ -194,13 +201,16 @@ class FakeGitLab(FakeServer):
         source_branch: str,
         target_branch: str | None = None,
         title: str = "Change",
+        source_project: ProjectRef | None = None,
     ) -> MergeRequest:
-        """A merge request, pushing a commit to `source_branch` first if it does not exist."""
+        """A merge request into `project`, pushing a commit to `source_branch` first if it does not
+        exist; `source_project` makes it a fork's request from that project's branch."""
         with self._lock:
             owner = self._project(project)
             target = target_branch or owner.default_branch
+            source = None if source_project is None else self._project(source_project)
             return self.state.add_merge_request(
-                owner, title=title, source_branch=source_branch, target_branch=target
+                owner, title=title, source_branch=source_branch, target_branch=target, source=source
             )
 
     def set_merge_request(self, project: ProjectRef, iid: int, *, has_conflicts: bool) -> MergeRequest:
