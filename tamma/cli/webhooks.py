@@ -61,9 +61,8 @@ def deployment_starter(deployment: str) -> Callable[[Trigger], str]:
     """Start one run of `deployment` for a trigger, without waiting for it; its flow run id."""
 
     def start(trigger: Trigger) -> str:
-        from prefect.deployments import run_deployment
-
         from prefect.client.schemas.objects import FlowRun
+        from prefect.deployments import run_deployment
 
         flow_run = run_deployment(name=deployment, parameters={"issue_ref": trigger.ref}, timeout=0)
         assert isinstance(flow_run, FlowRun)  # sync_compatible: outside an event loop, no coroutine
