@@ -1,20 +1,23 @@
 """`GitHubPlatform`: github.com or GitHub Enterprise (`https://host/api/v3`) through PyGithub.
 
 Lazy by construction: the client is `lazy=True` (objects are fetched only when a field is
-read, so every conversion happens inside the rate-limit policy), lists are PyGithub's paginated lists walked only as far as the caller iterates, and a
-PR lookup by head asks the API to filter instead of listing every PR. PyGithub's own retry
-is off; `RateLimitPolicy` waits out primary (`X-RateLimit-Remaining: 0`) and secondary
-(403/429 with `Retry-After`) limits.
+read, so every conversion happens inside the rate-limit policy, from the fields the answer
+carries), lists are PyGithub's paginated lists walked by index only as far as the caller
+iterates (see `_walk`), and a PR lookup by head asks the API to filter instead of listing
+every PR. PyGithub's own retry is off; `RateLimitPolicy` waits out primary
+(`X-RateLimit-Remaining: 0`) and secondary (403/429 with `Retry-After`) limits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import partial
 from typing import Any, TypeVar
 
 import github
 from github import Auth, Github, GithubException
+from github.PaginatedList import PaginatedList
 
 from tamma.errors import Conflict, Forbidden, InvalidReference, NotFound, PlatformError
 from tamma.platforms._models import (
@@ -79,12 +82,30 @@ class GitHubPlatform:
         self._full_name = repo
         self._rate_limits = rate_limits or RateLimitPolicy()
 
-    def _call(self, operation: Callable[[], T]) -> T:
+    def _call(self, operation: Callable[[], T], *, doing: str = "") -> T:
         def attempt() -> T:
             with _translate_errors():
                 return operation()
 
-        return self._rate_limits.call(attempt)
+        return self._rate_limits.call(attempt, doing=doing)
+
+    def _walk(self, noun: str, pages: PaginatedList[Any], keep: Callable[[Any], T | None]) -> Iterator[T]:
+        """The items of a paginated listing that `keep` converts (None skips one), each step a call.
+
+        Why by index and not by iterating: `PaginatedList.__iter__` is a generator, so a rate
+        limit raised while it fetches a page closes it and the retried `next()` ends the list
+        (0 or 30 of 48 issues after a wait, and `find_pull_request` answering None: issue 23).
+        `pages[i]` keeps what it read and fetches the missing page again on the retry; a step
+        that fails converting an item retries that item instead of skipping it.
+        """
+        position = 0
+        while True:
+            doing = f"listing {noun} stopped after {position} items"
+            found = self._call(partial(_next_kept, pages, position, keep), doing=doing)
+            if found is None:
+                return
+            position, item = found
+            yield item
 
     def repository(self) -> Repository:
         def fetch() -> Repository:
@@ -109,17 +130,13 @@ class GitHubPlatform:
         }
         if assignee:
             options["assignee"] = assignee
-        pages = self._call(lambda: iter(self._repo.get_issues(**options)))
-        while (issue := self._call(lambda: _next_issue(pages, self._issue))) is not None:
-            yield issue
+        yield from self._walk("issues", self._repo.get_issues(**options), self._listed_issue)
 
     def get_issue(self, number: int, *, with_comments: bool = True) -> Issue:
-        def fetch() -> Issue:
-            # With a lazy client every attribute read may be a request: convert inside _call.
-            item = self._repo.get_issue(number)
-            return self._issue(item, tuple(_comment(c) for c in item.get_comments()) if with_comments else ())
-
-        return self._call(fetch)
+        # With a lazy client every attribute read may be a request: convert inside _call.
+        item = self._repo.get_issue(number)
+        comments = tuple(self._walk("comments", item.get_comments(), _comment)) if with_comments else ()
+        return self._call(lambda: self._issue(item, comments))
 
     def add_comment(self, number: int, body: str) -> Comment:
         return self._call(lambda: _comment(self._repo.get_issue(number).create_comment(body)))
@@ -166,36 +183,27 @@ class GitHubPlatform:
 
     def find_pull_request(self, head: str) -> PullRequest | None:
         owner = self._full_name.split("/")[0]
-        pages = self._call(lambda: iter(self._repo.get_pulls(state="open", head=f"{owner}:{head}")))
-        return self._call(lambda: next((_pull(found) for found in pages), None))
+        pulls = self._repo.get_pulls(state="open", head=f"{owner}:{head}")
+        return next(self._walk("pull requests", pulls, _pull), None)
 
     def update_pull_request_body(self, number: int, body: str) -> PullRequest:
         def update() -> PullRequest:
             pull = self._repo.get_pull(number)
-            pull.edit(body=body)
-            return _pull(self._repo.get_pull(number))
+            pull.edit(body=body)  # the answer is the whole pull request: nothing left to fetch
+            return _pull(pull)
 
         return self._call(update)
 
     def ci_status(self, sha: str) -> CIStatus:
-        def fetch() -> CIStatus:
-            commit = self._repo.get_commit(sha)
-            statuses = [
+        commit = self._repo.get_commit(sha)
+        statuses = self._call(
+            lambda: tuple(
                 Check(name=s.context, state=_STATUS_STATES.get(s.state, "pending"), url=s.target_url or "")
                 for s in commit.get_combined_status().statuses
-            ]
-            runs = [
-                Check(
-                    name=r.name,
-                    state=_run_state(r.status, r.conclusion),
-                    url=r.html_url or "",
-                    log_id=str(r.id),
-                )
-                for r in commit.get_check_runs()
-            ]
-            return CIStatus(sha=sha, checks=tuple(statuses + runs))
-
-        return self._call(fetch)
+            )
+        )
+        runs = tuple(self._walk("check runs", commit.get_check_runs(), _check_run))
+        return CIStatus(sha=sha, checks=statuses + runs)
 
     def failed_job_log(self, log_id: str, *, max_chars: int = 20_000) -> str:
         def fetch() -> str:
@@ -210,21 +218,37 @@ class GitHubPlatform:
         return redact(self._call(fetch))[-max_chars:]
 
     def merge(self, number: int, *, method: MergeMethod = "squash", delete_branch: bool = True) -> str:
+        pull = self._repo.get_pull(number)
+
         def merge() -> str:
-            pull = self._repo.get_pull(number)
             result = pull.merge(merge_method=method)
             if not result.merged:
                 raise Conflict(
                     f"pull request #{number} was not merged: {result.message}", platform=NAME, status=405
                 )
-            if delete_branch:
-                # The documented path; a lazily built GitRef would DELETE .../git/ref/... instead.
-                self._client.requester.requestJsonAndCheck(
-                    "DELETE", f"{self._repo.url}/git/refs/heads/{pull.head.ref}"
-                )
             return str(result.sha)
 
-        return self._call(merge)
+        sha = self._call(merge)  # apart from the deletion: a retried deletion must not merge again
+        if delete_branch:
+            with suppress(NotFound):  # gone already: the repository deletes merged head branches
+                self._call(lambda: self._delete_head_branch(pull))
+        return sha
+
+    def _delete_head_branch(self, pull: Any) -> None:
+        """Delete a merged pull request's head branch, if it is this repository's to delete.
+
+        Why the checks: `head.ref` names a branch of the head repository, which may be a fork
+        (or a deleted one: `head.repo` is null), so `heads/<ref>` here may be another branch of
+        ours, `master` say (issue 23). The default branch and protected branches stay too.
+        """
+        head, base = pull.head, pull.base
+        if head.repo is None or head.repo.id != base.repo.id or head.ref == base.repo.default_branch:
+            return
+        if not self._repo.get_branch(head.ref).protected:
+            # The documented path; a lazily built GitRef would DELETE .../git/ref/... instead.
+            self._client.requester.requestJsonAndCheck(
+                "DELETE", f"{self._repo.url}/git/refs/heads/{head.ref}"
+            )
 
     def rate_limit(self) -> RateLimitState | None:
         """None where the server does not limit (GitHub Enterprise with limits off: 404)."""
@@ -237,6 +261,12 @@ class GitHubPlatform:
             return self._call(fetch)
         except NotFound:
             return None
+
+    def _listed_issue(self, item: Any) -> Issue | None:
+        """An issue of the issues list, None for a pull request (the list has both). Told apart by
+        the `pull_request` key of the answer: a plain issue has none, so reading
+        `Issue.pull_request` would refetch every issue to look for it (PyGithub#2423)."""
+        return None if "pull_request" in item._rawData else self._issue(item, ())
 
     def _issue(self, item: Any, comments: tuple[Comment, ...]) -> Issue:
         return Issue(
@@ -252,12 +282,20 @@ class GitHubPlatform:
         )
 
 
-def _next_issue(pages: Iterator[Any], convert: Callable[[Any, tuple[Comment, ...]], Issue]) -> Issue | None:
-    """The next real issue of a page walk (the issues API lists pull requests too)."""
-    for item in pages:
-        if item.pull_request is None:
-            return convert(item, ())
-    return None
+def _next_kept(
+    pages: PaginatedList[Any], start: int, keep: Callable[[Any], T | None]
+) -> tuple[int, T] | None:
+    """The first item from index `start` that `keep` converts, with the index after it; None at
+    the end of the listing."""
+    index = start
+    while True:
+        try:
+            item = pages[index]
+        except IndexError:
+            return None
+        index += 1
+        if (kept := keep(item)) is not None:
+            return index, kept
 
 
 def _comment(item: Any) -> Comment:
@@ -270,7 +308,8 @@ def _comment(item: Any) -> Comment:
 
 
 def _pull(item: Any) -> PullRequest:
-    state = "merged" if item.merged else ("open" if item.state == "open" else "closed")
+    """From the fields a listed pull request carries: `merged_at`, since the list has no `merged`."""
+    state = "merged" if item.merged_at is not None else ("open" if item.state == "open" else "closed")
     return PullRequest(
         number=item.number,
         title=item.title,
@@ -281,6 +320,15 @@ def _pull(item: Any) -> PullRequest:
         draft=bool(item.draft),
         head_sha=item.head.sha,
         url=item.html_url or "",
+    )
+
+
+def _check_run(run: Any) -> Check:
+    return Check(
+        name=run.name,
+        state=_run_state(run.status, run.conclusion),
+        url=run.html_url or "",
+        log_id=str(run.id),
     )
 
 
@@ -306,7 +354,7 @@ def _translate_errors() -> Iterator[None]:
             exc.status, headers, message
         ):
             raise Throttled.from_headers(
-                NAME, headers.get("retry-after"), headers.get("x-ratelimit-reset")
+                NAME, headers.get("retry-after"), headers.get("x-ratelimit-reset"), status=exc.status
             ) from None
         raise _typed(exc.status, message, headers) from None
 

@@ -21,19 +21,30 @@ T = TypeVar("T")
 
 
 class Throttled(Exception):
-    """A rate-limited response: `wait_s` from Retry-After, `reset_at` (epoch s) if known."""
+    """A rate-limited response: `wait_s` from Retry-After, `reset_at` (epoch s) if known, and the
+    HTTP `status` it came with (GitHub says "rate limited" with 403 as well as 429)."""
 
-    def __init__(self, platform: str, *, wait_s: float | None = None, reset_at: float | None = None) -> None:
-        self.platform, self.wait_s, self.reset_at = platform, wait_s, reset_at
-        super().__init__(f"{platform}: rate limited")
+    def __init__(
+        self,
+        platform: str,
+        *,
+        wait_s: float | None = None,
+        reset_at: float | None = None,
+        status: int = 429,
+    ) -> None:
+        self.platform, self.wait_s, self.reset_at, self.status = platform, wait_s, reset_at, status
+        super().__init__(f"{platform}: rate limited ({status})")
 
     @classmethod
-    def from_headers(cls, platform: str, retry_after: str | None, reset: str | None) -> Throttled:
+    def from_headers(
+        cls, platform: str, retry_after: str | None, reset: str | None, *, status: int = 429
+    ) -> Throttled:
         """From a `Retry-After` (seconds) and a reset time (epoch seconds); the first wins."""
         return cls(
             platform,
             wait_s=float(retry_after) if retry_after else None,
             reset_at=float(reset) if reset and not retry_after else None,
+            status=status,
         )
 
 
@@ -57,24 +68,29 @@ class RateLimitPolicy:
             wait = self.backoff_s[min(retry, len(self.backoff_s) - 1)]
         return min(wait, self.cap_s)
 
-    def call(self, attempt: Callable[[], T]) -> T:
+    def call(self, attempt: Callable[[], T], *, doing: str = "") -> T:
+        """`attempt()`, again after each wait; `doing` opens the message if the waits run out
+        (a listing says how far it got)."""
         for retry in range(self.retries + 1):
             try:
                 return attempt()
             except Throttled as throttled:
                 if retry == self.retries:
-                    raise _gave_up(throttled, self.clock()) from None
+                    raise self._gave_up(throttled, doing) from None
                 self.sleep(self.delay(retry, throttled))
         raise AssertionError("unreachable: the loop returns or raises")
 
-
-def _gave_up(throttled: Throttled, now: float) -> PlatformRateLimited:
-    retry_at = throttled.reset_at or (now + throttled.wait_s if throttled.wait_s is not None else None)
-    when = (
-        f"retry after {datetime.fromtimestamp(retry_at, UTC):%Y-%m-%d %H:%M:%S} UTC"
-        if retry_at
-        else "retry later"
-    )
-    return PlatformRateLimited(
-        f"rate limited after 3 waits; {when}", platform=throttled.platform, status=429, retry_at=retry_at
-    )
+    def _gave_up(self, throttled: Throttled, doing: str) -> PlatformRateLimited:
+        wait_s = throttled.wait_s
+        retry_at = throttled.reset_at or (self.clock() + wait_s if wait_s is not None else None)
+        when = (
+            f"retry after {datetime.fromtimestamp(retry_at, UTC):%Y-%m-%d %H:%M:%S} UTC"
+            if retry_at
+            else "retry later"
+        )
+        return PlatformRateLimited(
+            f"{doing}{': ' if doing else ''}rate limited after {self.retries} waits; {when}",
+            platform=throttled.platform,
+            status=throttled.status,
+            retry_at=retry_at,
+        )

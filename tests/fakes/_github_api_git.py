@@ -73,8 +73,9 @@ def delete_ref(call: Call) -> Reply:
 
 @route("GET", REPO + "/pulls", ("pull_requests", "read"))
 def list_pulls(call: Call) -> Reply:
-    """`head` filters only in its documented `owner:branch` form; a bare branch name is ignored
-    (GitHub then lists every pull request), which is how adapters that drop the owner get fooled."""
+    """`head` filters only in its documented `owner:branch` form (the owner of the head's repository:
+    this one's or a fork's); a bare branch name is ignored (GitHub then lists every pull request),
+    which is how adapters that drop the owner get fooled."""
     repo, query = call.repo, call.query
     state, head, base = query.get("state", "open"), query.get("head", ""), query.get("base")
     owner, _, head_ref = head.partition(":") if ":" in head else ("", "", "")
@@ -84,7 +85,7 @@ def list_pulls(call: Call) -> Reply:
         return (
             pull is not None
             and (state == "all" or issue.state == state)
-            and (not head_ref or (owner.lower() == repo.owner.lower() and pull.head_ref == head_ref))
+            and (not head_ref or (_owner(pull.head_repo), pull.head_ref) == (owner.lower(), head_ref))
             and (base is None or pull.base_ref == base)
         )
 
@@ -92,6 +93,10 @@ def list_pulls(call: Call) -> Reply:
     if query.get("direction", "desc") == "desc":
         found.reverse()
     return paginate(call, [call.wire.pull(repo, issue, full=False) for issue in found])
+
+
+def _owner(full_name: str) -> str:
+    return full_name.partition("/")[0].lower()
 
 
 @route("POST", REPO + "/pulls", ("pull_requests", "write"))

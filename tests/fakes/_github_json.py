@@ -64,7 +64,7 @@ class Wire:
             "owner": self.user(repo.owner),
             "html_url": html,
             "description": None,
-            "fork": False,
+            "fork": repo.fork_of is not None,
             "url": url,
             "issues_url": f"{url}/issues{{/number}}",
             "pulls_url": f"{url}/pulls{{/number}}",
@@ -182,8 +182,8 @@ class Wire:
                 "requested_teams": [],
                 "merged_at": stamp(pull.merged_at),
                 "merge_commit_sha": pull.merge_commit_sha,
-                "head": self._part(repo, pull.head_ref, pull.head_sha),
-                "base": self._part(repo, pull.base_ref, repo.branch(pull.base_ref) or ""),
+                "head": self._part(pull.head_repo, pull.head_ref, pull.head_sha),
+                "base": self._part(repo.full_name, pull.base_ref, repo.branch(pull.base_ref) or ""),
                 "_links": {
                     "self": {"href": url},
                     "html": {"href": html},
@@ -215,13 +215,16 @@ class Wire:
             )
         return data
 
-    def _part(self, repo: Repo, ref: str, sha: str) -> dict[str, Any]:
+    def _part(self, full_name: str, ref: str, sha: str) -> dict[str, Any]:
+        """A pull request's head or base; `repo` is null once a fork's owner deleted it."""
+        owner = full_name.partition("/")[0]
+        repo = self.state.repos.get(full_name.lower())
         return {
-            "label": f"{repo.owner}:{ref}",
+            "label": f"{owner}:{ref}",
             "ref": ref,
             "sha": sha,
-            "user": self.user(repo.owner),
-            "repo": self.repo(repo),
+            "user": self.user(owner),
+            "repo": self.repo(repo) if repo else None,
         }
 
     def _mergeable_state(self, repo: Repo, issue: Issue) -> str:
@@ -261,7 +264,7 @@ class Wire:
         commit = (
             self.commit(repo, repo.commits[sha]) if full else {"sha": sha, "url": self._commit_url(repo, sha)}
         )
-        data: dict[str, Any] = {"name": name, "commit": commit, "protected": bool(repo.required_checks)}
+        data: dict[str, Any] = {"name": name, "commit": commit, "protected": name in repo.protected}
         if full:
             data["_links"] = {"self": url, "html": f"{self.web}/{repo.full_name}/tree/{name}"}
             data["protection_url"] = f"{url}/protection"

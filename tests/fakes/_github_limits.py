@@ -4,7 +4,9 @@ Why modelled and not only scripted: the adapter must read the `X-RateLimit-*` he
 response carries, tell a primary limit (403 or 429, remaining 0, wait for `X-RateLimit-Reset`) from
 a secondary one (403 or 429 with `Retry-After`), wait, retry and give up; and PyGithub classifies
 the two by the message text. So the answers below use GitHub's wording, headers and statuses,
-and `GET /rate_limit` reports the same quota the headers do.
+and `GET /rate_limit` reports the same quota the headers do. A trip may wait for one request
+(`at="/repos/o/r/issues?page=2"`): a limit hit in the middle of a paginated listing is where a
+client most easily loses results.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes._github_records import ApiError
 
@@ -53,11 +56,19 @@ class Quota:
 
 @dataclass(frozen=True)
 class Trip:
-    """One request that a test made hit a limit: primary waits `seconds` for the reset."""
+    """One request that a test made hit a limit: primary waits `seconds` for the reset. With `at`
+    (an API path, its query optional) only a request to that path, with those parameters, trips."""
 
     secondary: bool
     status: int
     seconds: float
+    at: str | None = None
+
+    def catches(self, path: str, query: str) -> bool:
+        if self.at is None:
+            return True
+        target = urlsplit(self.at)
+        return target.path == path and set(parse_qsl(target.query)) <= set(parse_qsl(query))
 
 
 class RateLimits:
@@ -69,15 +80,16 @@ class RateLimits:
         self.quota = Quota()
         self.trips: deque[Trip] = deque()
 
-    def trip(self, requests: int, *, secondary: bool, status: int, seconds: float) -> None:
+    def trip(
+        self, requests: int, *, secondary: bool, status: int, seconds: float, at: str | None = None
+    ) -> None:
         if status not in (403, 429):
             raise ValueError(f"GitHub answers rate limits with 403 or 429, not {status}")
-        self.trips.extend([Trip(secondary, status, seconds)] * requests)
+        self.trips.extend([Trip(secondary, status, seconds, at)] * requests)
 
-    def spend(self, user_id: int) -> dict[str, str]:
-        """Count one request (or raise the limit it hits); returns the headers for the answer."""
-        if self.trips:
-            trip = self.trips.popleft()
+    def spend(self, user_id: int, path: str, query: str) -> dict[str, str]:
+        """Count one request to `path` (or raise the limit it hits); returns the answer's headers."""
+        if trip := self._tripped(path, query):
             if trip.secondary:
                 headers = {**self.headers(), "retry-after": f"{trip.seconds:g}"}
                 raise ApiError(trip.status, f"{SECONDARY} {support_note()}", headers=headers)
@@ -89,6 +101,13 @@ class RateLimits:
             raise self._primary(user_id, 403, self.quota.reset_at)
         self.quota.used += 1
         return self.headers()
+
+    def _tripped(self, path: str, query: str) -> Trip | None:
+        """The first trip waiting for this request, taken off the queue."""
+        trip = next((trip for trip in self.trips if trip.catches(path, query)), None)
+        if trip is not None:
+            self.trips.remove(trip)
+        return trip
 
     def _primary(self, user_id: int, status: int, reset_at: int) -> ApiError:
         message = f"API rate limit exceeded for user ID {user_id}. {support_note()}"

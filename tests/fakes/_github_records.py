@@ -92,11 +92,13 @@ class Comment:
 
 @dataclass
 class PullFields:
-    """What makes an issue a pull request. `head_sha` follows the head branch while open."""
+    """What makes an issue a pull request. `head_sha` follows the head branch while open; the
+    head branch lives in `head_repo` (full name): the base repository or a fork of it."""
 
     head_ref: str
     base_ref: str
     head_sha: str
+    head_repo: str
     draft: bool = False
     mergeable: bool = True
     merged: bool = False
@@ -170,6 +172,9 @@ class Repo:
     delete_branch_on_merge: bool = False
     required_checks: tuple[str, ...] = ()
     """Contexts or check names that must succeed before a merge (branch protection, simplified)."""
+    protected: set[str] = field(default_factory=set)
+    """Branches under protection: the API refuses to delete them."""
+    fork_of: str | None = None
     created_at: datetime = field(default_factory=now)
     commits: dict[str, Commit] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)

@@ -68,8 +68,13 @@ class GitHubState:
         repo.collaborators.add(owner)
         for login in repo.collaborators:
             self.user_id(login)
-        first = self.commit(repo, "Initial commit", (), owner)
-        repo.refs[f"refs/heads/{default_branch}"] = first
+        if repo.fork_of:
+            parent = self.repo(repo.fork_of)
+            repo.fork_of, repo.default_branch = parent.full_name, parent.default_branch
+            repo.commits = dict(parent.commits)
+            repo.refs = {f"refs/heads/{branch}": sha for branch, sha in parent.branches.items()}
+        else:
+            repo.refs[f"refs/heads/{default_branch}"] = self.commit(repo, "Initial commit", (), owner)
         self.repos[full_name.lower()] = repo
         return repo
 
@@ -93,10 +98,25 @@ class GitHubState:
         return sha
 
     def move_ref(self, repo: Repo, ref: str, sha: str) -> None:
+        """Move a ref; open pull requests whose head it is (here or in a fork's parent) follow."""
         repo.refs[ref] = sha
-        for issue in repo.issues.values():
-            if issue.pull and issue.state == "open" and f"refs/heads/{issue.pull.head_ref}" == ref:
-                issue.pull.head_sha = sha
+        for base in list(self.repos.values()):
+            for issue in base.issues.values():
+                pull = issue.pull
+                head = (pull.head_repo, f"refs/heads/{pull.head_ref}") if pull else None
+                if pull and issue.state == "open" and head == (repo.full_name, ref):
+                    self.fetch(base, repo, sha)
+                    pull.head_sha = sha
+
+    def fetch(self, repo: Repo, source: Repo, sha: str) -> None:
+        """Copy `sha` and its ancestors from a fork: GitHub keeps a pull request's head commits in
+        the base repository (as `refs/pull/N/head`) so a merge can use them."""
+        todo = [sha]
+        while todo:
+            current = todo.pop()
+            if current not in repo.commits and current in source.commits:
+                repo.commits[current] = source.commits[current]
+                todo.extend(source.commits[current].parents)
 
     def resolve(self, repo: Repo, ref: str) -> str:
         """A branch name, a full sha or an unambiguous prefix of 7+ hex digits, as `commits/{ref}` takes."""
@@ -148,6 +168,8 @@ class GitHubState:
         self.move_ref(repo, f"refs/{ref}", sha)
 
     def delete_ref(self, repo: Repo, ref: str) -> None:
+        if ref.removeprefix("heads/") in repo.protected:
+            raise ApiError(422, "Cannot delete a protected branch")
         if repo.refs.pop(f"refs/{ref}", None) is None:
             raise ApiError(422, "Reference does not exist")
 
@@ -226,30 +248,42 @@ class GitHubState:
         self, repo: Repo, *, title: str, body: str | None, head: str, base: str, draft: bool, author: str
     ) -> Issue:
         owner, _, head_ref = head.rpartition(":")
-        if (owner and owner.lower() != repo.owner.lower()) or repo.branch(head_ref) is None:
+        source = self._head_repo(repo, owner)
+        head_sha = source.branch(head_ref) if source else None
+        if source is None or head_sha is None:
             raise invalid("PullRequest", "head")
         if repo.branch(base) is None:
             raise invalid("PullRequest", "base")
         if not title:
             raise invalid("PullRequest", "title", "missing_field")
-        head_sha = repo.branch(head_ref)
-        assert head_sha is not None
         for other in repo.issues.values():
+            pull = other.pull
             if (
-                other.pull
+                pull
                 and other.state == "open"
-                and (other.pull.head_ref, other.pull.base_ref)
+                and (pull.head_repo, pull.head_ref, pull.base_ref)
                 == (
+                    source.full_name,
                     head_ref,
                     base,
                 )
             ):
-                raise custom("PullRequest", f"A pull request already exists for {repo.owner}:{head_ref}.")
+                raise custom("PullRequest", f"A pull request already exists for {source.owner}:{head_ref}.")
+        self.fetch(repo, source, head_sha)
         if self.is_ancestor(repo, head_sha, repo.branch(base) or ""):
             raise custom("PullRequest", f"No commits between {base} and {head_ref}")
         issue = self.create_issue(repo, title, body, author)
-        issue.pull = PullFields(head_ref=head_ref, base_ref=base, head_sha=head_sha, draft=draft)
+        issue.pull = PullFields(head_ref, base, head_sha, source.full_name, draft=draft)
         return issue
+
+    def _head_repo(self, repo: Repo, owner: str) -> Repo | None:
+        """Where `owner:branch` lives: this repository, or the owner's fork of it."""
+        if not owner or owner.lower() == repo.owner.lower():
+            return repo
+        forks = (
+            r for r in self.repos.values() if r.fork_of == repo.full_name and r.owner.lower() == owner.lower()
+        )
+        return next(forks, None)
 
     def pull(self, repo: Repo, number: int) -> Issue:
         issue = self.issue(repo, number)
@@ -296,7 +330,8 @@ class GitHubState:
                 closed = repo.issues.get(int(number))
                 if closed and closed.pull is None and closed.state == "open":
                     closed.close()
-        if repo.delete_branch_on_merge:
+        own_head = pull.head_repo == repo.full_name and pull.head_ref != repo.default_branch
+        if repo.delete_branch_on_merge and own_head and pull.head_ref not in repo.protected:
             repo.refs.pop(f"refs/heads/{pull.head_ref}", None)
         return merged
 

@@ -17,7 +17,12 @@ signed URL on this server, or the text itself), `/user` and `/rate_limit`. Error
 Every API response carries `X-RateLimit-Limit/Remaining/Reset/Used/Resource`; each request spends
 one from a 5000-per-hour quota (`/rate_limit` is free). `rate_limit_primary(n)` and
 `rate_limit_secondary(n)` make the next n requests hit the limits the way GitHub does (403 or 429,
-remaining 0 and a reset time; or a `Retry-After`); `set_quota` runs the quota down for real.
+remaining 0 and a reset time; or a `Retry-After`), or with `at=` the next n to one path and page;
+`set_quota` runs the quota down for real.
+
+Forks: `create_repo(name, fork_of=...)` copies a repository's branches; a pull request into the
+parent may take its head from it (`head="owner:branch"`); `delete_repo` then leaves the pull request
+with `head.repo: null`, as GitHub does for a deleted fork.
 
 Tokens: any token works as `default_login` with every permission, unless `accept_any_token` is
 off (then an unknown one gets 401 "Bad credentials"); `add_token` registers a fine-grained token
@@ -129,9 +134,13 @@ class FakeGitHub(FakeServer):
         merge_methods: Iterable[str] = MERGE_METHODS,
         delete_branch_on_merge: bool = False,
         required_checks: Iterable[str] = (),
+        protected: Iterable[str] = (),
+        fork_of: str | None = None,
     ) -> str:
-        """A repository with one commit on its default branch; returns that commit's sha.
-        The owner and `default_login` may be assigned; add others with `collaborators`."""
+        """A repository with one commit on its default branch (a fork: its parent's branches);
+        returns that branch's sha. The owner and `default_login` may be assigned; add others with
+        `collaborators`. `protected` branches (and the default one, if `required_checks`) cannot
+        be deleted."""
         with self._lock:
             repo = self.state.create_repo(
                 full_name,
@@ -142,8 +151,15 @@ class FakeGitHub(FakeServer):
                 merge_methods=set(merge_methods),
                 delete_branch_on_merge=delete_branch_on_merge,
                 required_checks=tuple(required_checks),
+                protected={*protected, *([default_branch] if required_checks else [])},
+                fork_of=fork_of,
             )
-            return repo.refs[f"refs/heads/{default_branch}"]
+            return repo.refs[f"refs/heads/{repo.default_branch}"]
+
+    def delete_repo(self, full_name: str) -> None:
+        """Gone, as when its owner deletes it; pull requests from it keep their head's ref and sha."""
+        with self._lock:
+            del self.state.repos[self.state.repo(full_name).full_name.lower()]
 
     def push(self, full_name: str, branch: str, message: str = "Change", *, author: str | None = None) -> str:
         """A `git push` of one new commit onto `branch` (made from the default branch if new)."""
@@ -293,18 +309,22 @@ class FakeGitHub(FakeServer):
 
     # -- rate limits ------------------------------------------------------------------------------
 
-    def rate_limit_primary(self, requests: int = 1, *, reset_in: float = 60.0, status: int = 403) -> None:
-        """The next `requests` API requests find the hourly quota spent (remaining 0, reset in
-        `reset_in` s); GitHub answers 403 or, lately, 429 "API rate limit exceeded ..."."""
+    def rate_limit_primary(
+        self, requests: int = 1, *, reset_in: float = 60.0, status: int = 403, at: str | None = None
+    ) -> None:
+        """The next `requests` API requests (to `at`, e.g. `/repos/o/r/issues?page=2`, if given)
+        find the hourly quota spent (remaining 0, reset in `reset_in` s); GitHub answers 403 or,
+        lately, 429 "API rate limit exceeded ..."."""
         with self._lock:
-            self.limits.trip(requests, secondary=False, status=status, seconds=reset_in)
+            self.limits.trip(requests, secondary=False, status=status, seconds=reset_in, at=at)
 
     def rate_limit_secondary(
-        self, requests: int = 1, *, retry_after: float = 60.0, status: int = 403
+        self, requests: int = 1, *, retry_after: float = 60.0, status: int = 403, at: str | None = None
     ) -> None:
-        """The next `requests` API requests trip a secondary limit: 403 or 429 with `Retry-After`."""
+        """The next `requests` API requests (to `at`, if given) trip a secondary limit: 403 or 429
+        with `Retry-After`."""
         with self._lock:
-            self.limits.trip(requests, secondary=True, status=status, seconds=retry_after)
+            self.limits.trip(requests, secondary=True, status=status, seconds=retry_after, at=at)
 
     def set_quota(self, remaining: int, *, limit: int = HOURLY_LIMIT, reset_in: float = 3600.0) -> None:
         """Run the hourly quota down: after `remaining` more requests each one gets the primary
@@ -335,7 +355,7 @@ class FakeGitHub(FakeServer):
             grant = self._authenticate(request)
             if (request.method, path) == ("GET", "/rate_limit"):
                 return JsonReply(self.limits.overview(), headers={**_meta_headers(), **self.limits.headers()})
-            limit_headers = self.limits.spend(self.state.user_id(grant.login))
+            limit_headers = self.limits.spend(self.state.user_id(grant.login), path, request.query)
             found, args = match(request.method, path)
             if found.permission and not grant.allows(*found.permission):
                 scope, level = found.permission
