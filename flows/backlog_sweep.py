@@ -13,7 +13,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, get_args
 
 from prefect import flow
 
@@ -29,11 +29,12 @@ __all__ = ["backlog_sweep", "parse_repository"]
 
 
 def parse_repository(text: str) -> tuple[PlatformKind, str]:
-    """`github:owner/repo`, `gitlab:group/project` or `local:name`."""
+    """`github:owner/repo`, `gitlab:group/project`, `gitea:owner/repo` or `local:name`."""
     kind, _, name = text.partition(":")
-    if kind not in ("github", "gitlab", "local") or not name:
+    if kind not in get_args(PlatformKind) or not name:
         raise InvalidReference(
-            f"not a repository: {text!r}; use github:owner/repo, gitlab:group/project or local:name"
+            f"not a repository: {text!r}; use github:owner/repo, gitlab:group/project, "
+            "gitea:owner/repo or local:name"
         )
     return kind, name  # type: ignore[return-value]
 

@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         or publishes, even when they have no recognisable shape (a self-hosted GitLab's token,
         a local model's key)."""
         keys = [api_key_for(provider) for provider in self.providers]
-        tokens = [self.platforms.github.token(), self.platforms.gitlab.token()]
+        tokens = [self.platforms.github.token(), self.platforms.gitlab.token(), self.platforms.gitea.token()]
         return [secret for secret in (*keys, *tokens, self.webhooks.secret()) if secret]
 
     @classmethod

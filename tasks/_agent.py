@@ -124,6 +124,9 @@ def _credentials(ctx: RunContext) -> GitCredentials | None:
     if ctx.ref.platform == "gitlab":
         token = ctx.settings.platforms.gitlab.token()
         return GitCredentials.for_gitlab(token) if token else None
+    if ctx.ref.platform == "gitea":
+        token = ctx.settings.platforms.gitea.token()
+        return GitCredentials.for_gitea(token) if token else None
     return None
 
 

@@ -104,6 +104,11 @@ class GitCredentials:
     def for_gitlab(cls, token: str) -> GitCredentials:
         return cls(username="oauth2", password=token)
 
+    @classmethod
+    def for_gitea(cls, token: str) -> GitCredentials:
+        """Gitea and Forgejo take a token as the password and ignore the username."""
+        return cls(username="tamma", password=token)
+
 
 def branch_name(number: int, title: str) -> str:
     """`tamma/issue-<n>-<slug>`: slug = title lowercased, ASCII letters/digits joined by single '-',

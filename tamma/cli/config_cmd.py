@@ -24,5 +24,6 @@ def show() -> None:
         },
         "github token": "set" if settings.platforms.github.token() else "missing (GITHUB_TOKEN)",
         "gitlab token": "set" if settings.platforms.gitlab.token() else "missing (GITLAB_TOKEN)",
+        "gitea token": "set" if settings.platforms.gitea.token() else "missing (GITEA_TOKEN)",
     }
     typer.echo(yaml.safe_dump(data, sort_keys=False).rstrip())

@@ -96,7 +96,9 @@ def deploy(
 
 
 def sweep(
-    repo: Annotated[str, typer.Argument(help="github:owner/repo, gitlab:group/project or local:name.")],
+    repo: Annotated[
+        str, typer.Argument(help="github:owner/repo, gitlab:group/project, gitea:owner/repo or local:name.")
+    ],
     label: Annotated[str, typer.Option(help="Only issues with this label.")] = "tamma",
     limit: Annotated[int, typer.Option(min=1, help="At most this many issues.")] = 10,
     concurrency: Annotated[int, typer.Option(min=1, help="Runs at once.")] = 2,

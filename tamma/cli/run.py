@@ -33,7 +33,10 @@ DEAD_RUN_WITHIN_S = 20.0
 
 def run(
     issue_ref: Annotated[
-        str, typer.Argument(help="github:owner/repo#12, gitlab:group/project#3, local:name#1 or a URL.")
+        str,
+        typer.Argument(
+            help="github:owner/repo#12, gitlab:group/project#3, gitea:owner/repo#4, local:name#1 or a URL."
+        ),
     ],
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Continue this earlier run of the issue (after a crash).")
@@ -83,8 +86,8 @@ def run(
         raise typer.BadParameter("use stop, approve or auto", param_hint="--merge")
     if agent not in (None, "builtin", "claude-code"):
         raise typer.BadParameter("use builtin or claude-code", param_hint="--agent")
-    ref = IssueRef.parse(issue_ref)
     settings = load_settings(database_url=database_url)
+    ref = IssueRef.parse(issue_ref, gitea_hosts=settings.platforms.gitea.web_hosts)
     check_sandbox(settings)
     console = Console(highlight=False)
     where = use_prefect(settings.home, console_level="CRITICAL")

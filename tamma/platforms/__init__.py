@@ -3,7 +3,8 @@
     platform = platform_for(IssueRef.parse("github:octo/demo#12"), load_settings())
     issue = platform.get_issue(12)
 
-Adapters (GitHub on PyGithub, GitLab on python-gitlab, the local platform on git and SQLite)
+Adapters (GitHub on PyGithub, GitLab on python-gitlab, Gitea and Forgejo on httpx, the local
+platform on git and SQLite)
 implement `GitPlatform`; callers see only the models below and `tamma.errors.PlatformError`s.
 Names load on first use (PEP 562), so importing the models does not pull in either SDK.
 """
@@ -16,6 +17,7 @@ from tamma._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from tamma.platforms._factory import open_platform, platform_for
+    from tamma.platforms._gitea import GiteaPlatform
     from tamma.platforms._github import GitHubPlatform
     from tamma.platforms._gitlab import GitLabPlatform
     from tamma.platforms._guarded import GuardedPlatform
@@ -46,6 +48,7 @@ _LAZY = {
     "GitHubPlatform": "tamma.platforms._github",
     "GitLabPlatform": "tamma.platforms._gitlab",
     "GitPlatform": "tamma.platforms._protocol",
+    "GiteaPlatform": "tamma.platforms._gitea",
     "GuardedPlatform": "tamma.platforms._guarded",
     "Issue": "tamma.platforms._models",
     "IssueRef": "tamma.platforms._refs",
@@ -72,6 +75,7 @@ __all__ = [
     "GitHubPlatform",
     "GitLabPlatform",
     "GitPlatform",
+    "GiteaPlatform",
     "GuardedPlatform",
     "Issue",
     "IssueRef",

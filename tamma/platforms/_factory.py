@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tamma.config import Settings
 from tamma.errors import ConfigError
+from tamma.platforms._gitea import GiteaPlatform
 from tamma.platforms._github import GitHubPlatform
 from tamma.platforms._gitlab import GitLabPlatform
 from tamma.platforms._local import open_local_platform
@@ -21,6 +22,13 @@ def open_platform(kind: PlatformKind, repo: str, settings: Settings) -> GitPlatf
     if kind == "github":
         forge: ForgeSettings = settings.platforms.github
         return GitHubPlatform(repo, token=_token(forge, "GitHub"), base_url=forge.base_url)
+    if kind == "gitea":
+        forge = settings.platforms.gitea
+        if not forge.base_url:
+            raise ConfigError(
+                "no Gitea server: set platforms.gitea.base_url in tamma.yaml (or TAMMA_PLATFORMS)"
+            )
+        return GiteaPlatform(repo, token=_token(forge, "Gitea"), base_url=forge.base_url)
     forge = settings.platforms.gitlab
     return GitLabPlatform(repo, token=_token(forge, "GitLab"), base_url=forge.base_url)
 

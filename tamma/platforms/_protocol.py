@@ -1,4 +1,4 @@
-"""The `GitPlatform` protocol: everything Tamma does on GitHub, GitLab or the local platform.
+"""The `GitPlatform` protocol: everything Tamma does on GitHub, GitLab, Gitea or the local platform.
 
 One instance serves one repository. Writes that a retried step could repeat (comments, pull
 requests) are made findable: `find_comment(number, marker)` and `find_pull_request(head)`
@@ -28,7 +28,7 @@ class GitPlatform(Protocol):
     """Lists are oldest first (a backlog is worked in the order it was filed)."""
 
     name: str
-    """The platform kind: "github", "gitlab" or "local", as in issue references."""
+    """The platform kind: "github", "gitlab", "gitea" or "local", as in issue references."""
 
     def repository(self) -> Repository: ...
 

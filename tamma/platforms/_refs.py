@@ -2,7 +2,11 @@
 
     github:owner/repo#12          https://github.com/owner/repo/issues/12 (or /pull/12)
     gitlab:group/sub/project#12   https://gitlab.com/group/sub/project/-/issues/12
+    gitea:owner/repo#12           https://codeberg.org/owner/repo/issues/12 (or /pulls/12)
     local:demo#1
+
+A Gitea or Forgejo URL looks like a GitHub one, so it is read as Gitea only on a host named in
+`gitea_hosts` (codeberg.org, and the configured Gitea server: `GiteaSettings.web_hosts`).
 
 Issue text is untrusted input, so parsing is strict: anything else is `InvalidReference`.
 """
@@ -10,6 +14,7 @@ Issue text is untrusted input, so parsing is strict: anything else is `InvalidRe
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -18,17 +23,27 @@ from tamma.errors import InvalidReference
 
 __all__ = ["IssueRef", "PlatformKind"]
 
-PlatformKind = Literal["github", "gitlab", "local"]
+PlatformKind = Literal["github", "gitlab", "gitea", "local"]
 
 _SEGMENT = r"[A-Za-z0-9_.][A-Za-z0-9_.\-]*"
-_SHORT = re.compile(rf"^(github|gitlab|local):((?:{_SEGMENT}/)*{_SEGMENT})#([1-9][0-9]*)$")
+_SHORT = re.compile(rf"^(github|gitlab|gitea|local):((?:{_SEGMENT}/)*{_SEGMENT})#([1-9][0-9]*)$")
 _GITHUB_URL = re.compile(
     rf"^https?://[^/\s]+/({_SEGMENT}/{_SEGMENT})/(?:issues|pull)/([1-9][0-9]*)/?(?:[?#].*)?$"
 )
 _GITLAB_URL = re.compile(
     rf"^https?://[^/\s]+/((?:{_SEGMENT}/)+{_SEGMENT})/-/(?:issues|merge_requests)/([1-9][0-9]*)/?(?:[?#].*)?$"
 )
-_REPO_SEGMENTS: dict[str, tuple[int, int | None]] = {"github": (2, 2), "gitlab": (2, None), "local": (1, 1)}
+_GITEA_URL = re.compile(
+    rf"^https?://([^/\s]+)/({_SEGMENT}/{_SEGMENT})/(?:issues|pulls)/([1-9][0-9]*)/?(?:[?#].*)?$"
+)
+_REPO_SEGMENTS: dict[str, tuple[int, int | None]] = {
+    "github": (2, 2),
+    "gitlab": (2, None),
+    "gitea": (2, 2),
+    "local": (1, 1),
+}
+GITEA_HOSTS = frozenset({"codeberg.org"})
+"""Public Forgejo hosts whose URLs are Gitea's without any configuration."""
 MAX_ISSUE_NUMBER = 2**63 - 1
 """The largest number a tracker, the event store's JSON or SQLite can hold as an integer."""
 
@@ -43,18 +58,23 @@ class IssueRef(BaseModel):
     number: int
 
     @classmethod
-    def parse(cls, text: str) -> IssueRef:
+    def parse(cls, text: str, *, gitea_hosts: Collection[str] = ()) -> IssueRef:
+        """`gitea_hosts`: hosts (`host` or `host:port`) whose issue URLs are Gitea's, besides codeberg.org."""
         candidate = text.strip()
         if match := _SHORT.match(candidate):
             platform, repo, number = match.groups()
             return cls._checked(platform, repo, number, text)
+        if (match := _GITEA_URL.match(candidate)) and match.group(1).lower() in GITEA_HOSTS | {
+            host.lower() for host in gitea_hosts
+        }:
+            return cls._checked("gitea", match.group(2), match.group(3), text)
         if match := _GITLAB_URL.match(candidate):
             return cls._checked("gitlab", match.group(1), match.group(2), text)
         if match := _GITHUB_URL.match(candidate):
             return cls._checked("github", match.group(1), match.group(2), text)
         raise InvalidReference(
             f"not an issue reference: {text[:200]!r}; use github:owner/repo#12, "
-            "gitlab:group/project#12, local:name#1 or the issue's URL"
+            "gitlab:group/project#12, gitea:owner/repo#12, local:name#1 or the issue's URL"
         )
 
     @classmethod
@@ -79,4 +99,9 @@ class IssueRef(BaseModel):
         return f"{self.platform}:{self.repo}#{self.number}"
 
 
-_SHAPES = {"github": "owner/repo", "gitlab": "group[/subgroup...]/project", "local": "a single name"}
+_SHAPES = {
+    "github": "owner/repo",
+    "gitlab": "group[/subgroup...]/project",
+    "gitea": "owner/repo",
+    "local": "a single name",
+}

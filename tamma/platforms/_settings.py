@@ -6,21 +6,24 @@
       gitlab:
         base_url: https://gitlab.example.com          # self-hosted; default gitlab.com
         token_env: [CI_GITLAB_TOKEN]                  # where the token is; default GITLAB_TOKEN
+      gitea:
+        base_url: https://git.example.com             # Gitea or Forgejo (codeberg.org too); required
 
 Tokens never come from YAML: from the first set variable of `token_env` (GITHUB_TOKEN then
-GH_TOKEN for GitHub, GITLAB_TOKEN for GitLab), else from the OS keychain (service "tamma",
-user "github" or "gitlab").
+GH_TOKEN for GitHub, GITLAB_TOKEN for GitLab, GITEA_TOKEN for Gitea), else from the OS
+keychain (service "tamma", user "github", "gitlab" or "gitea").
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tamma.secrets import lookup_secret, where_to_put
 
-__all__ = ["ForgeSettings", "GitHubSettings", "GitLabSettings", "PlatformsSettings"]
+__all__ = ["ForgeSettings", "GitHubSettings", "GitLabSettings", "GiteaSettings", "PlatformsSettings"]
 
 
 class ForgeSettings(BaseModel):
@@ -61,8 +64,23 @@ class GitLabSettings(ForgeSettings):
     keychain_user: str = "gitlab"
 
 
+class GiteaSettings(ForgeSettings):
+    """Gitea and Forgejo are self-hosted first, so no server is assumed: `base_url` must be set."""
+
+    base_url: str = ""
+    token_env: tuple[str, ...] = ("GITEA_TOKEN",)
+    keychain_user: str = "gitea"
+
+    @property
+    def web_hosts(self) -> tuple[str, ...]:
+        """The configured server's host, whose issue URLs `IssueRef.parse` reads as Gitea's."""
+        host = urlsplit(self.base_url).netloc
+        return (host,) if host else ()
+
+
 class PlatformsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     github: GitHubSettings = Field(default_factory=GitHubSettings)
     gitlab: GitLabSettings = Field(default_factory=GitLabSettings)
+    gitea: GiteaSettings = Field(default_factory=GiteaSettings)

@@ -2,8 +2,8 @@
 
 A contract scenario needs things no `GitPlatform` method does: someone files an issue, a
 developer pushes a commit, CI starts and finishes, the server starts throttling. Each harness
-makes those moves its own way (fake server state for GitHub and GitLab, real git and the real
-CI runner for the local platform), so the scenarios in `test_platforms.py` read the same for all.
+makes those moves its own way (fake server state for GitHub, GitLab and Gitea, real git and the
+real CI runner for the local platform), so the scenarios in `test_platforms.py` read the same for all.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from typing import Protocol
 
 from tamma.git import git
 from tamma.platforms import GitPlatform
+from tamma.platforms._gitea import GiteaPlatform
 from tamma.platforms._github import GitHubPlatform
 from tamma.platforms._gitlab import GitLabPlatform
 from tamma.platforms._local import LocalPlatform
 from tamma.platforms._ratelimit import RateLimitPolicy
+from tests.fakes import gitea as fake_gitea
 from tests.fakes import gitlab as fake_gitlab
+from tests.fakes.gitea import FakeGitea
 from tests.fakes.github import FakeGitHub
 from tests.fakes.gitlab import FakeGitLab, Job
 from tests.platforms.local_repo import MISSING, make_local_platform, push_commit, wait_for_ci
@@ -170,6 +173,53 @@ class GitLabHarness:
 
     def branch_head(self, branch: str) -> str | None:
         return self.fake.project(self.project).branches.get(branch)
+
+    def throttle(self, requests: int) -> None:
+        self.fake.throttle(requests, retry_after=0)
+
+
+@dataclass
+class GiteaHarness:
+    """CI is Gitea Actions: a job per pushed commit, whose commit status the fake posts."""
+
+    fake: FakeGitea
+    repo: str = "octo/demo"
+    slept: list[float] = field(default_factory=list)
+    platform: GiteaPlatform = field(init=False)
+    _passing: dict[str, bool] = field(default_factory=dict)
+    _jobs: dict[str, fake_gitea.Job] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.fake.create_repo(self.repo)
+        self.platform = GiteaPlatform(
+            self.repo,
+            token=fake_gitea.TOKEN,
+            base_url=self.fake.url,
+            rate_limits=RateLimitPolicy(sleep=self.slept.append),
+        )
+
+    def file_issue(self, title: str, body: str, labels: Sequence[str]) -> int:
+        return self.fake.create_issue(self.repo, title, body, labels=list(labels))
+
+    def push(self, branch: str, *, passing: bool) -> str:
+        sha = self.fake.push(self.repo, branch, "passing change" if passing else "failing change")
+        self._passing[sha] = passing
+        return sha
+
+    def ci_starts(self, sha: str) -> None:
+        self._jobs[sha] = self.fake.add_actions_job(self.repo, sha, "tests")
+
+    def ci_finishes(self, sha: str) -> None:
+        passing = self._passing[sha]
+        self.fake.finish_job(
+            self.repo,
+            self._jobs[sha],
+            conclusion="success" if passing else "failure",
+            log="3 passed\n" if passing else FAILURE_LOG,
+        )
+
+    def branch_head(self, branch: str) -> str | None:
+        return self.fake.branch_sha(self.repo, branch)
 
     def throttle(self, requests: int) -> None:
         self.fake.throttle(requests, retry_after=0)

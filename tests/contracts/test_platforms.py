@@ -1,8 +1,9 @@
-"""The `GitPlatform` contract: the same scenarios against the local platform, GitHub and GitLab.
+"""The `GitPlatform` contract: the same scenarios against the local platform, GitHub, GitLab
+and Gitea.
 
-GitHub and GitLab run through the real PyGithub and python-gitlab clients against the fake
-REST servers; the local platform runs on real git with its real CI runner. What each harness
-does to the world around the platform is in `platform_harnesses.py`.
+GitHub and GitLab run through the real PyGithub and python-gitlab clients, Gitea through its
+httpx adapter, against the fake REST servers; the local platform runs on real git with its real
+CI runner. What each harness does to the world around the platform is in `platform_harnesses.py`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 from tamma.errors import Conflict, NotFound, PlatformRateLimited
 from tamma.platforms import GitPlatform, marker
 from tests.contracts.platform_harnesses import (
+    GiteaHarness,
     GitHubHarness,
     GitLabHarness,
     Harness,
@@ -21,14 +23,17 @@ from tests.contracts.platform_harnesses import (
 from tests.platforms.local_repo import MISSING
 
 BRANCH = "tamma/issue-1-add-fixed"
+CHECK_NAMES = {"gitea": "ci / tests (push)"}
+"""What a platform calls the harness's CI job "tests" where it is not just that: Gitea Actions
+names a commit status `<workflow> / <job> (<event>)`."""
 
 
-@pytest.fixture(params=["local", "github", "gitlab"])
+@pytest.fixture(params=["local", "github", "gitlab", "gitea"])
 def harness(request: pytest.FixtureRequest) -> Harness:
     return _harness(request)
 
 
-@pytest.fixture(params=["github", "gitlab"])
+@pytest.fixture(params=["github", "gitlab", "gitea"])
 def remote(request: pytest.FixtureRequest) -> RemoteHarness:
     found = _harness(request)
     assert not isinstance(found, LocalHarness)
@@ -40,6 +45,8 @@ def _harness(request: pytest.FixtureRequest) -> Harness | RemoteHarness:
         return GitHubHarness(request.getfixturevalue("fake_github"))
     if request.param == "gitlab":
         return GitLabHarness(request.getfixturevalue("fake_gitlab"))
+    if request.param == "gitea":
+        return GiteaHarness(request.getfixturevalue("fake_gitea"))
     return LocalHarness(request.getfixturevalue("tmp_path"))
 
 
@@ -107,7 +114,7 @@ def test_ci_goes_pending_then_fails_with_a_log_then_passes(harness: Harness) -> 
     harness.ci_finishes(failing_sha)
     failing = platform.ci_status(failing_sha)
     assert failing.state == "failure"
-    assert [check.name for check in failing.failed] == ["tests"]
+    assert [check.name for check in failing.failed] == [CHECK_NAMES.get(platform.name, "tests")]
     assert MISSING in platform.failed_job_log(failing.failed[0].log_id)
 
     fixed_sha = harness.push(BRANCH, passing=True)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.gitea import FakeGitea
 from tests.fakes.github import FakeGitHub
 from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.openai import FakeOpenAI
@@ -75,3 +76,18 @@ def fake_github(fake_github_server: FakeGitHub) -> Iterator[FakeGitHub]:
     fake_github_server.reset()
     yield fake_github_server
     fake_github_server.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_gitea_server() -> Iterator[FakeGitea]:
+    """The session's fake Gitea API v1 server (not reset: prefer `fake_gitea`)."""
+    with FakeGitea() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_gitea(fake_gitea_server: FakeGitea) -> Iterator[FakeGitea]:
+    """The fake Gitea with no repositories, the default token, no throttling and an empty log."""
+    fake_gitea_server.reset()
+    yield fake_gitea_server
+    fake_gitea_server.reset()

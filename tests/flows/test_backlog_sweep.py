@@ -64,5 +64,6 @@ def test_a_sweep_skips_claimed_issues(world: DemoWorld, home: Path) -> None:
 
 def test_repository_references() -> None:
     assert parse_repository("gitlab:group/sub/project") == ("gitlab", "group/sub/project")
+    assert parse_repository("gitea:octo/demo") == ("gitea", "octo/demo")
     with pytest.raises(InvalidReference, match="not a repository"):
         parse_repository("octo/demo")
