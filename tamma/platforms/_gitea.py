@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -345,24 +343,8 @@ def _raise_for_status(response: httpx.Response) -> None:
         return
     status, headers = response.status_code, response.headers
     if status == 429 or (status == 503 and "retry-after" in headers):
-        raise Throttled.from_headers(NAME, _retry_after_s(headers.get("retry-after")), None)
+        raise Throttled.from_headers(NAME, headers.get("retry-after"), None, status=status)
     raise _typed(status, redact(_message(response)))
-
-
-def _retry_after_s(value: str | None) -> str | None:
-    """`Retry-After` as seconds: a proxy may send an HTTP date, which `Throttled` cannot read."""
-    if value is None:
-        return None
-    try:
-        float(value)
-        return value
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return str(max(0.0, (when - datetime.now(UTC)).total_seconds()))
 
 
 def _typed(status: int, message: str) -> PlatformError:

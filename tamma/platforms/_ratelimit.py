@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from tamma.errors import PlatformRateLimited
@@ -39,13 +40,27 @@ class Throttled(Exception):
     def from_headers(
         cls, platform: str, retry_after: str | None, reset: str | None, *, status: int = 429
     ) -> Throttled:
-        """From a `Retry-After` (seconds) and a reset time (epoch seconds); the first wins."""
+        """From a `Retry-After` (seconds, or an HTTP date as proxies send it) and a reset time
+        (epoch seconds); the first wins. A value that is neither is ignored: our backoff then."""
+        wait_s = _seconds_until(retry_after) if retry_after else None
         return cls(
             platform,
-            wait_s=float(retry_after) if retry_after else None,
-            reset_at=float(reset) if reset and not retry_after else None,
+            wait_s=wait_s,
+            reset_at=float(reset) if reset and wait_s is None else None,
             status=status,
         )
+
+
+def _seconds_until(retry_after: str) -> float | None:
+    try:
+        return float(retry_after)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(retry_after)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 @dataclass(frozen=True)

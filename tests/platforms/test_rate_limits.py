@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
 import pytest
 
 from tamma.errors import PlatformRateLimited
@@ -44,3 +47,14 @@ def test_gives_up_after_three_waits_saying_when_to_retry() -> None:
         RateLimitPolicy(sleep=slept.append, clock=lambda: 1_799_999_990.0).call(attempt)  # type: ignore[arg-type]
     assert failure.value.retry_at == 1_800_000_000.0
     assert len(calls) == 4
+
+
+def test_a_retry_after_date_is_read_as_the_seconds_until_it() -> None:
+    """Proxies in front of a forge may send `Retry-After` as an HTTP date rather than seconds."""
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    throttled = Throttled.from_headers("github", soon, "1700000000")
+    assert throttled.wait_s is not None
+    assert 25 <= throttled.wait_s <= 30
+    assert throttled.reset_at is None
+    unreadable = Throttled.from_headers("gitlab", "soon", "1700000000", status=403)
+    assert (unreadable.wait_s, unreadable.reset_at, unreadable.status) == (None, 1700000000.0, 403)
