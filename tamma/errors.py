@@ -166,6 +166,10 @@ class Forbidden(PlatformError):
         super().__init__(message, platform=platform, status=status)
 
 
+class PlatformUnreachable(PlatformError):
+    """No answer from the platform (refused, reset, timed out): a step is worth trying again."""
+
+
 class Conflict(PlatformError):
     """The change collides with the current state: merge conflict, existing branch, ..."""
 

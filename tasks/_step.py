@@ -18,7 +18,7 @@ from prefect.client.schemas.objects import State, TaskRun
 
 from event_store import EventStoreUnavailable
 from tamma import event_types
-from tamma.errors import PlatformError, PlatformRateLimited, ProviderError
+from tamma.errors import PlatformError, PlatformRateLimited, PlatformUnreachable, ProviderError
 from tamma.publishing import redact_exception
 
 __all__ = ["is_transient", "step"]
@@ -30,7 +30,10 @@ RETRY_DELAYS_S: list[float] = [2.0, 10.0, 30.0]
 def is_transient(error: BaseException) -> bool:
     if isinstance(error, ProviderError):
         return error.retryable
-    if isinstance(error, PlatformRateLimited | EventStoreUnavailable | ConnectionError | TimeoutError):
+    transient = (
+        PlatformRateLimited | PlatformUnreachable | EventStoreUnavailable | ConnectionError | TimeoutError
+    )
+    if isinstance(error, transient):
         return True
     return isinstance(error, PlatformError) and error.status is not None and error.status >= 500
 

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
-from tamma.errors import Conflict, Forbidden, InvalidReference, NotFound, PlatformError
+from tamma.errors import Conflict, Forbidden, InvalidReference, NotFound, PlatformError, PlatformUnreachable
 from tamma.platforms._models import (
     Check,
     CIState,
@@ -100,7 +100,7 @@ class GiteaPlatform:
             try:
                 response = self._client.request(method, f"{self._path}{path}", **options)
             except httpx.TransportError as exc:
-                raise PlatformError(
+                raise PlatformUnreachable(
                     redact(f"no answer from {self._root}: {type(exc).__name__}"), platform=NAME
                 ) from None
             _raise_for_status(response)

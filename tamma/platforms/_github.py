@@ -16,10 +16,11 @@ from functools import partial
 from typing import Any, TypeVar
 
 import github
+import requests
 from github import Auth, Github, GithubException
 from github.PaginatedList import PaginatedList
 
-from tamma.errors import Conflict, Forbidden, InvalidReference, NotFound, PlatformError
+from tamma.errors import Conflict, Forbidden, InvalidReference, NotFound, PlatformError, PlatformUnreachable
 from tamma.platforms._models import (
     Check,
     CIState,
@@ -347,6 +348,8 @@ def _translate_errors() -> Iterator[None]:
     """PyGithub exceptions to Tamma's; a rate-limited answer becomes `Throttled` (retried)."""
     try:
         yield
+    except (requests.ConnectionError, requests.Timeout) as exc:  # refused, reset, timed out
+        raise PlatformUnreachable(redact(f"no answer: {type(exc).__name__}"), platform=NAME) from None
     except GithubException as exc:
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         message = redact(_message(exc))

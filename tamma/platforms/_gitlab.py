@@ -35,7 +35,7 @@ import gitlab
 import requests
 from gitlab.exceptions import GitlabError
 
-from tamma.errors import Conflict, Forbidden, InvalidReference, NotFound, PlatformError
+from tamma.errors import Conflict, Forbidden, InvalidReference, NotFound, PlatformError, PlatformUnreachable
 from tamma.platforms._models import (
     Check,
     CIState,
@@ -368,6 +368,8 @@ def _translate_errors() -> Iterator[None]:
     """python-gitlab exceptions to Tamma's (429s never get here: the session hook raised them)."""
     try:
         yield
+    except (requests.ConnectionError, requests.Timeout) as exc:  # refused, reset, timed out
+        raise PlatformUnreachable(redact(f"no answer: {type(exc).__name__}"), platform=NAME) from None
     except GitlabError as exc:
         raise _typed(exc.response_code or 0, redact(_message(exc)), _body(exc)) from None
 
