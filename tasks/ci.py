@@ -1,7 +1,7 @@
 """Watching CI and repairing it.
 
-The watch polls the commit's combined status (every `ci_poll_s`, 30 s by default), records
-each change as CI.STATUS.CHANGED, and waits out a platform's rate limit until the time it
+The watch polls the commit's combined status (every `ci_poll_s`, 30 s by default, or at once
+when a forge's webhook says the commit's CI moved), records each change as CI.STATUS.CHANGED, and waits out a platform's rate limit until the time it
 named. On failure, the repair reads the failed jobs' logs (redacted by the platform adapters),
 asks the agent to fix the code in the same workspace, checks the suite locally, commits and
 pushes: one CI.FIX.ATTEMPTED per attempt, at most `max_ci_fixes`.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from event_store import EventStore, Query
 from tamma import event_types
 from tamma.agent.loop import record_command, record_commit
 from tamma.agent.prompts import UNTRUSTED_ISSUE_RULE, quoted_issue
@@ -25,9 +26,11 @@ from tasks._push import push_branch
 from tasks._resume import has_commit
 from tasks._step import step
 
-__all__ = ["fix_ci", "watch_ci"]
+__all__ = ["fix_ci", "wait_for_ci_news", "watch_ci"]
 
 LOG_CHARS_PER_JOB = 6_000
+NEWS_CHECK_S = 1.0
+"""How often a watch waiting for its next poll checks for a webhook's news about its commit."""
 CI_FIX_SYSTEM = f"""You are Tamma's coding agent, repairing a pull request whose CI failed.
 Rules:
 {UNTRUSTED_ISSUE_RULE}
@@ -42,6 +45,7 @@ def watch_ci(ctx: RunContext, sha: str) -> dict[str, Any]:
     or state "timeout" after `ci_timeout_s`."""
     deadline = time.monotonic() + ctx.options.ci_timeout_s
     last = None
+    news = max((event.position for event in ctx.store.read(ci_news(sha))), default=0)
     while time.monotonic() < deadline:
         try:
             status = ctx.platform.ci_status(sha)
@@ -55,8 +59,28 @@ def watch_ci(ctx: RunContext, sha: str) -> dict[str, Any]:
             )
         if status.state != "pending":
             return {"state": status.state, "failed": [c.model_dump() for c in status.failed]}
-        time.sleep(ctx.options.ci_poll_s)
+        news = wait_for_ci_news(ctx.store, sha, news, min(ctx.options.ci_poll_s, deadline - time.monotonic()))
     return {"state": "timeout", "failed": []}
+
+
+def ci_news(sha: str) -> Query:
+    """The forge's webhook deliveries about `sha`'s CI (WEBHOOK.RECEIVED tagged `ci:<sha>`)."""
+    return Query.of(types=[event_types.WEBHOOK_RECEIVED], tags=[f"ci:{sha}"])
+
+
+def wait_for_ci_news(store: EventStore, sha: str, after: int, timeout_s: float) -> int:
+    """Sleep until a webhook delivery about `sha`'s CI arrives after position `after` (see
+    `tamma webhooks`), or `timeout_s` passes; the position read up to. With webhooks, the watch
+    looks again within a second of the news instead of at its next poll."""
+    deadline = time.monotonic() + max(0.0, timeout_s)
+    while True:
+        news = next(iter(store.read(ci_news(sha), after=after, limit=1)), None)
+        if news is not None:
+            return news.position
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return after
+        time.sleep(min(NEWS_CHECK_S, remaining))
 
 
 @step("fix-ci")

@@ -30,7 +30,7 @@ from tamma import event_types as et
 from tamma.recorder import EVENT_VERSION
 from tamma.webhooks._settings import WebhookSettings
 from tamma.webhooks._signatures import DELIVERY_HEADERS, Forge, signed
-from tamma.webhooks._triggers import EVENT_HEADERS, Trigger, trigger_of
+from tamma.webhooks._triggers import EVENT_HEADERS, Trigger, ci_commit_of, trigger_of
 
 __all__ = ["webhook_app"]
 
@@ -59,7 +59,8 @@ def webhook_app(settings: WebhookSettings, store: EventStore, start: Starter) ->
             if not delivery:
                 raise _Refused(400, f"no delivery id ({DELIVERY_HEADERS[forge]})")
             trigger = trigger_of(forge, event, payload, settings)
-            await run_in_threadpool(_record_received, store, forge, delivery, event, trigger)
+            commit = ci_commit_of(forge, event, payload)
+            await run_in_threadpool(_record_received, store, forge, delivery, event, trigger, commit)
         except _Refused as refused:
             await run_in_threadpool(_record_rejected, store, forge, delivery, event, refused)
             return JSONResponse({"error": refused.reason}, status_code=refused.status)
@@ -110,17 +111,19 @@ def _event(event_type: str, tags: list[str], **data: object) -> NewEvent:
 
 
 def _record_received(
-    store: EventStore, forge: str, delivery: str, event: str, trigger: Trigger | None
+    store: EventStore, forge: str, delivery: str, event: str, trigger: Trigger | None, commit: str | None
 ) -> None:
+    """WEBHOOK.RECEIVED, tagged `ci:<sha>` for a CI event (what a run watching CI waits on)."""
     tag = f"delivery:{forge}:{delivery}"
     received = _event(
         et.WEBHOOK_RECEIVED,
-        _tags(forge, delivery, trigger),
+        [*_tags(forge, delivery, trigger), *([f"ci:{commit}"] if commit else [])],
         forge=forge,
         delivery=delivery,
         event=event,
         trigger=trigger.ref if trigger else None,
         reason=trigger.reason if trigger else None,
+        commit=commit,
     )
     try:
         store.append(received, condition=AppendCondition(Query.of(tags=[tag]), after=None))

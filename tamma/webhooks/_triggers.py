@@ -15,7 +15,7 @@ from typing import Any
 from tamma.webhooks._settings import WebhookSettings
 from tamma.webhooks._signatures import Forge
 
-__all__ = ["EVENT_HEADERS", "Trigger", "trigger_of"]
+__all__ = ["EVENT_HEADERS", "Trigger", "ci_commit_of", "trigger_of"]
 
 EVENT_HEADERS: dict[Forge, str] = {
     "github": "x-github-event",
@@ -92,3 +92,26 @@ def _names(labels: list[dict[str, Any]]) -> list[str]:
 
 def _titles(labels: list[dict[str, Any]]) -> list[str]:
     return [label["title"] for label in labels]
+
+
+_CI_COMMITS: dict[tuple[Forge, str], tuple[str, ...]] = {
+    ("github", "status"): ("sha",),
+    ("github", "check_run"): ("check_run", "head_sha"),
+    ("github", "check_suite"): ("check_suite", "head_sha"),
+    ("github", "workflow_run"): ("workflow_run", "head_sha"),
+    ("gitlab", "Pipeline Hook"): ("object_attributes", "sha"),
+    ("gitlab", "Job Hook"): ("sha",),
+    ("gitea", "status"): ("sha",),
+    ("gitea", "workflow_run"): ("workflow_run", "head_sha"),
+}
+"""Where each forge's CI events name their commit."""
+
+
+def ci_commit_of(forge: Forge, event: str, payload: Mapping[str, Any]) -> str | None:
+    """The commit a CI event is about (a status, a check, a pipeline, a job), if it is one: a run
+    watching that commit's CI looks again at once instead of at its next poll."""
+    path = _CI_COMMITS.get((forge, event))
+    value: Any = payload
+    for key in path or ():
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value if path and isinstance(value, str) and value else None

@@ -26,6 +26,7 @@ from flows.resolve_issue import resolve_issue
 from tamma import event_types as et
 from tamma.cli.webhooks import DEPLOYMENT, deployment_starter
 from tamma.webhooks import WebhookSettings, webhook_app
+from tasks.ci import wait_for_ci_news
 
 SECRET = "whsec-" + "s3cr3t" * 4
 SETTINGS = WebhookSettings(secret_env="TEST_TAMMA_WEBHOOK_SECRET", max_body_bytes=1_000_000)
@@ -202,3 +203,25 @@ def test_without_a_configured_secret_nothing_is_trusted(
     )
     assert answer.status_code == 503
     assert SETTINGS.secret_env in answer.json()["error"]
+
+
+def test_a_ci_status_delivery_wakes_a_watch_waiting_for_its_commit(endpoint: str, store: EventStore) -> None:
+    """The watch would sleep a whole poll (a minute here); the forge's status event ends the
+    wait: `wait_for_ci_news` returns the delivery's position instead of timing out."""
+    sha = "a" * 40
+    status = {"sha": sha, "state": "success", "context": "ci/tests", "repository": {"full_name": "acme/shop"}}
+    body = json.dumps(status).encode()
+
+    def deliver_later() -> None:
+        time.sleep(0.5)
+        deliver(endpoint, "github", "status", body, {"X-Hub-Signature-256": f"sha256={hub_signature(body)}"})
+
+    sender = threading.Thread(target=deliver_later)
+    sender.start()
+    woke_at = wait_for_ci_news(store, sha, after=0, timeout_s=60)
+    sender.join()
+    [received] = list(store.read(Query.of(types=[et.WEBHOOK_RECEIVED], tags=[f"ci:{sha}"])))
+    assert woke_at == received.position
+    assert received.data["commit"] == sha
+    assert received.data["trigger"] is None
+    assert wait_for_ci_news(store, "b" * 40, after=0, timeout_s=0.1) == 0  # no news of another commit
