@@ -19,13 +19,13 @@ def webhooks(
         str, typer.Option(help="Address to listen on (0.0.0.0 for the forge to reach it).")
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option(help="Port; the forge posts to /webhooks/{github,gitlab,gitea}.")
+        int, typer.Option(help="Port; the forge posts to /webhooks/{github,gitlab,gitea,bitbucket}.")
     ] = 8787,
     deployment: Annotated[str, typer.Option(help="The deployment each trigger runs.")] = DEPLOYMENT,
 ) -> None:
     """Start runs from forge webhooks (needs PREFECT_API_URL, `tamma deploy`, and the shared secret).
 
-    Point the forge's webhook at http://HOST:PORT/webhooks/github (or gitlab, gitea) with the
+    Point the forge's webhook at http://HOST:PORT/webhooks/github (or gitlab, gitea, bitbucket) with the
     secret in TAMMA_WEBHOOK_SECRET (`webhooks.secret_env`), for issue and comment events. An issue
     given the `tamma` label (`webhooks.trigger_label`), or a comment starting with `/tamma run`
     (`webhooks.command`), starts a run. Unsigned, wrongly signed, replayed and oversized
@@ -48,7 +48,7 @@ def webhooks(
             f"set {settings.webhooks.secret_env} to the secret the forge signs its deliveries with"
         )
     store = EventStore(settings.event_store_url)
-    typer.echo(f"webhooks at http://{host}:{port}/webhooks/{{github,gitlab,gitea}} -> {deployment}")
+    typer.echo(f"webhooks at http://{host}:{port}/webhooks/{{github,gitlab,gitea,bitbucket}} -> {deployment}")
     uvicorn.run(
         webhook_app(settings.webhooks, store, deployment_starter(deployment)),
         host=host,

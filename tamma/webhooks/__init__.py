@@ -1,7 +1,7 @@
 """Forge webhooks that start runs: signed deliveries in, `resolve-issue` runs out.
 
 `webhook_app(settings, store, start)` is an ASGI app (Starlette, which Prefect already brings)
-with one route per forge, `POST /webhooks/{github,gitlab,gitea}`. A delivery is checked
+with one route per forge, `POST /webhooks/{github,gitlab,gitea,bitbucket}`. A delivery is checked
 (size, signature, replay) before it is read as JSON; a trigger in it (an issue given the
 trigger label, or a comment starting with the command, `/tamma run`) calls `start(ref)`, which
 the CLI wires to a deployment run. Every delivery is recorded: WEBHOOK.RECEIVED, or

@@ -1,7 +1,7 @@
 """The webhook endpoint: refuse what is too big, unsigned or a replay; record the rest; start
 the run a trigger asks for.
 
-    POST /webhooks/{github|gitlab|gitea}
+    POST /webhooks/{github|gitlab|gitea|bitbucket}
       413  body over `max_body_bytes` (read no further)
       503  no shared secret configured: nothing can be trusted
       401  missing or wrong signature

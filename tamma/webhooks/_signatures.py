@@ -1,6 +1,7 @@
 """Is this delivery from the forge? Each forge proves it its own way, all with the shared secret:
 
 - GitHub: `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body, hex>`;
+- Bitbucket Cloud: `X-Hub-Signature: sha256=<HMAC-SHA256 of the body, hex>`;
 - Gitea / Forgejo: `X-Gitea-Signature: <HMAC-SHA256 of the body, hex>`;
 - GitLab: `X-Gitlab-Token: <the secret itself>` (GitLab does not sign the body).
 
@@ -17,12 +18,13 @@ from typing import Literal
 
 __all__ = ["DELIVERY_HEADERS", "Forge", "signed"]
 
-Forge = Literal["github", "gitlab", "gitea"]
+Forge = Literal["github", "gitlab", "gitea", "bitbucket"]
 
 DELIVERY_HEADERS: dict[Forge, str] = {
     "github": "x-github-delivery",
     "gitlab": "x-gitlab-event-uuid",
     "gitea": "x-gitea-delivery",
+    "bitbucket": "x-request-uuid",
 }
 """The header that names a delivery: a second one with the same id is a replay."""
 
@@ -32,8 +34,6 @@ def signed(forge: Forge, headers: Mapping[str, str], body: bytes, secret: str) -
     if forge == "gitlab":
         return hmac.compare_digest(headers.get("x-gitlab-token", "").encode(), secret.encode())
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if forge == "github":
-        given = headers.get("x-hub-signature-256", "").removeprefix("sha256=")
-    else:
-        given = headers.get("x-gitea-signature", "")
+    header = {"github": "x-hub-signature-256", "bitbucket": "x-hub-signature"}.get(forge, "x-gitea-signature")
+    given = headers.get(header, "").removeprefix("sha256=")
     return hmac.compare_digest(given.encode(), expected.encode())

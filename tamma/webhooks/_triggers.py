@@ -3,7 +3,8 @@ that starts with the command. Everything else (pushes, pull requests, other labe
 pull requests) is received and recorded but starts nothing.
 
 Payload shapes are the forges' own: GitHub's `issues`/`issue_comment` events, GitLab's
-`Issue Hook`/`Note Hook`, Gitea's and Forgejo's `issues`/`issue_comment`.
+`Issue Hook`/`Note Hook`, Gitea's and Forgejo's `issues`/`issue_comment`, Bitbucket Cloud's
+`issue:comment_created` (its issues have no labels: only the command starts a run there).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ EVENT_HEADERS: dict[Forge, str] = {
     "github": "x-github-event",
     "gitlab": "x-gitlab-event",
     "gitea": "x-gitea-event",
+    "bitbucket": "x-event-key",
 }
 
 
@@ -39,6 +41,8 @@ def trigger_of(
     try:
         if forge == "gitlab":
             return _gitlab(event, payload, settings)
+        if forge == "bitbucket":
+            return _bitbucket(event, payload, settings)
         return _github_or_gitea(forge, event, payload, settings)
     except (KeyError, TypeError, AttributeError):  # not the shape of a trigger: nothing to start
         return None
@@ -82,6 +86,13 @@ def _gitlab(event: str, payload: Mapping[str, Any], settings: WebhookSettings) -
     return None
 
 
+def _bitbucket(event: str, payload: Mapping[str, Any], settings: WebhookSettings) -> Trigger | None:
+    if event == "issue:comment_created" and _asks(payload["comment"]["content"]["raw"], settings):
+        ref = f"bitbucket:{payload['repository']['full_name']}#{payload['issue']['id']}"
+        return Trigger(ref, f"comment {settings.command!r}")
+    return None
+
+
 def _asks(comment: str, settings: WebhookSettings) -> bool:
     return comment.strip().lower().startswith(settings.command.lower())
 
@@ -103,6 +114,8 @@ _CI_COMMITS: dict[tuple[Forge, str], tuple[str, ...]] = {
     ("gitlab", "Job Hook"): ("sha",),
     ("gitea", "status"): ("sha",),
     ("gitea", "workflow_run"): ("workflow_run", "head_sha"),
+    ("bitbucket", "repo:commit_status_created"): ("commit_status", "commit", "hash"),
+    ("bitbucket", "repo:commit_status_updated"): ("commit_status", "commit", "hash"),
 }
 """Where each forge's CI events name their commit."""
 

@@ -80,6 +80,7 @@ def deliver(
     endpoint: str, forge: str, event: str, body: bytes, headers: dict[str, str], delivery: str | None = None
 ) -> httpx.Response:
     names = {
+        "bitbucket": ("X-Event-Key", "X-Request-UUID"),
         "github": ("X-GitHub-Event", "X-GitHub-Delivery"),
         "gitlab": ("X-Gitlab-Event", "X-Gitlab-Event-UUID"),
         "gitea": ("X-Gitea-Event", "X-Gitea-Delivery"),
@@ -225,3 +226,30 @@ def test_a_ci_status_delivery_wakes_a_watch_waiting_for_its_commit(endpoint: str
     assert received.data["commit"] == sha
     assert received.data["trigger"] is None
     assert wait_for_ci_news(store, "b" * 40, after=0, timeout_s=0.1) == 0  # no news of another commit
+
+
+def test_a_bitbucket_comment_command_starts_a_run_and_its_status_wakes_the_watch(
+    endpoint: str, store: EventStore
+) -> None:
+    comment = {
+        "comment": {"content": {"raw": "/tamma run"}},
+        "issue": {"id": 5},
+        "repository": {"full_name": "team/app"},
+    }
+    body = json.dumps(comment).encode()
+    unsigned = deliver(endpoint, "bitbucket", "issue:comment_created", body, {})
+    assert unsigned.status_code == 401
+    signed = {"X-Hub-Signature": f"sha256={hub_signature(body)}"}
+    started = deliver(endpoint, "bitbucket", "issue:comment_created", body, signed)
+    assert started.json()["started"] == "bitbucket:team/app#5"
+    status = {"commit_status": {"state": "SUCCESSFUL", "commit": {"hash": "c" * 40}}}
+    body = json.dumps(status).encode()
+    woke = deliver(
+        endpoint,
+        "bitbucket",
+        "repo:commit_status_updated",
+        body,
+        {"X-Hub-Signature": f"sha256={hub_signature(body)}"},
+    )
+    assert woke.json()["started"] is None
+    assert wait_for_ci_news(store, "c" * 40, after=0, timeout_s=5) > 0
