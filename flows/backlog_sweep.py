@@ -29,12 +29,12 @@ __all__ = ["backlog_sweep", "parse_repository"]
 
 
 def parse_repository(text: str) -> tuple[PlatformKind, str]:
-    """`github:owner/repo`, `gitlab:group/project`, `gitea:owner/repo` or `local:name`."""
+    """`github:owner/repo`, `gitlab:group/project`, `gitea:owner/repo`, `azure:org/project/repo`, `bitbucket:workspace/repo` or `local:name`."""
     kind, _, name = text.partition(":")
     if kind not in get_args(PlatformKind) or not name:
         raise InvalidReference(
             f"not a repository: {text!r}; use github:owner/repo, gitlab:group/project, "
-            "gitea:owner/repo or local:name"
+            "gitea:owner/repo, azure:org/project/repo, bitbucket:workspace/repo or local:name"
         )
     return kind, name  # type: ignore[return-value]
 

@@ -77,7 +77,7 @@ def resolve_issue(
     agent: AgentBackendName | None = None,
     continue_own: bool = True,
 ) -> State[dict[str, Any]]:
-    """Resolve `issue_ref` (github:owner/repo#12, gitlab:group/project#3, gitea:owner/repo#4, local:name#1).
+    """Resolve `issue_ref` (github:owner/repo#12, gitlab:group/project#3, gitea:owner/repo#4, azure:org/project/repo#5, bitbucket:workspace/repo#6, local:name#1).
 
     `run_id` continues an earlier run of this issue (`continue_own`: even if another process
     still renews its claim); without it, a run that failed or whose claim expired is continued,

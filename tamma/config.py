@@ -84,6 +84,8 @@ class Settings(BaseSettings):
         a local model's key)."""
         keys = [api_key_for(provider) for provider in self.providers]
         tokens = [self.platforms.github.token(), self.platforms.gitlab.token(), self.platforms.gitea.token()]
+        tokens.append(self.platforms.azure.token())
+        tokens += self.platforms.bitbucket.secrets()
         return [secret for secret in (*keys, *tokens, self.webhooks.secret()) if secret]
 
     @classmethod

@@ -127,7 +127,21 @@ def _credentials(ctx: RunContext) -> GitCredentials | None:
     if ctx.ref.platform == "gitea":
         token = ctx.settings.platforms.gitea.token()
         return GitCredentials.for_gitea(token) if token else None
+    if ctx.ref.platform == "azure":
+        token = ctx.settings.platforms.azure.token()
+        return GitCredentials.for_azure(token) if token else None
+    if ctx.ref.platform == "bitbucket":
+        return _bitbucket_credentials(ctx)
     return None
+
+
+def _bitbucket_credentials(ctx: RunContext) -> GitCredentials | None:
+    """An access token (git user `x-token-auth`), else the username and app password."""
+    forge = ctx.settings.platforms.bitbucket
+    if token := forge.token():
+        return GitCredentials.for_bitbucket(token)
+    pair = forge.app_password()
+    return GitCredentials(username=pair[0], password=pair[1]) if pair else None
 
 
 def _spent_so_far(ctx: RunContext) -> Spend:

@@ -109,6 +109,16 @@ class GitCredentials:
         """Gitea and Forgejo take a token as the password and ignore the username."""
         return cls(username="tamma", password=token)
 
+    @classmethod
+    def for_azure(cls, token: str) -> GitCredentials:
+        """Azure Repos takes a personal access token as the password of any username."""
+        return cls(username="tamma", password=token)
+
+    @classmethod
+    def for_bitbucket(cls, token: str) -> GitCredentials:
+        """Bitbucket Cloud's repository, project and workspace access tokens push as `x-token-auth`."""
+        return cls(username="x-token-auth", password=token)
+
 
 def branch_name(number: int, title: str) -> str:
     """`tamma/issue-<n>-<slug>`: slug = title lowercased, ASCII letters/digits joined by single '-',

@@ -25,5 +25,9 @@ def show() -> None:
         "github token": "set" if settings.platforms.github.token() else "missing (GITHUB_TOKEN)",
         "gitlab token": "set" if settings.platforms.gitlab.token() else "missing (GITLAB_TOKEN)",
         "gitea token": "set" if settings.platforms.gitea.token() else "missing (GITEA_TOKEN)",
+        "azure devops token": "set" if settings.platforms.azure.token() else "missing (AZURE_DEVOPS_TOKEN)",
+        "bitbucket credentials": "set"
+        if settings.platforms.bitbucket.secrets()
+        else "missing (BITBUCKET_TOKEN, or BITBUCKET_USERNAME and BITBUCKET_APP_PASSWORD)",
     }
     typer.echo(yaml.safe_dump(data, sort_keys=False).rstrip())

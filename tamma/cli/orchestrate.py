@@ -97,7 +97,10 @@ def deploy(
 
 def sweep(
     repo: Annotated[
-        str, typer.Argument(help="github:owner/repo, gitlab:group/project, gitea:owner/repo or local:name.")
+        str,
+        typer.Argument(
+            help="github:owner/repo, gitlab:group/project, gitea:owner/repo, azure:org/project/repo, bitbucket:workspace/repo or local:name."
+        ),
     ],
     label: Annotated[str, typer.Option(help="Only issues with this label.")] = "tamma",
     limit: Annotated[int, typer.Option(min=1, help="At most this many issues.")] = 10,

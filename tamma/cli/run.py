@@ -35,7 +35,7 @@ def run(
     issue_ref: Annotated[
         str,
         typer.Argument(
-            help="github:owner/repo#12, gitlab:group/project#3, gitea:owner/repo#4, local:name#1 or a URL."
+            help="github:owner/repo#12, gitlab:group/project#3, gitea:owner/repo#4, azure:org/project/repo#5, bitbucket:workspace/repo#6, local:name#1 or a URL."
         ),
     ],
     run_id: Annotated[

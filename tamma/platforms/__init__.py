@@ -3,7 +3,7 @@
     platform = platform_for(IssueRef.parse("github:octo/demo#12"), load_settings())
     issue = platform.get_issue(12)
 
-Adapters (GitHub on PyGithub, GitLab on python-gitlab, Gitea and Forgejo on httpx, the local
+Adapters (GitHub on PyGithub, GitLab on python-gitlab, Gitea, Forgejo, Azure DevOps and Bitbucket Cloud on httpx, the local
 platform on git and SQLite)
 implement `GitPlatform`; callers see only the models below and `tamma.errors.PlatformError`s.
 Names load on first use (PEP 562), so importing the models does not pull in either SDK.
@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from tamma._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from tamma.platforms._azure import AzureDevOpsPlatform
+    from tamma.platforms._bitbucket import BitbucketPlatform
     from tamma.platforms._factory import open_platform, platform_for
     from tamma.platforms._gitea import GiteaPlatform
     from tamma.platforms._github import GitHubPlatform
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 
 # Keep in step with __all__ below (a test checks that every name resolves).
 _LAZY = {
+    "AzureDevOpsPlatform": "tamma.platforms._azure",
+    "BitbucketPlatform": "tamma.platforms._bitbucket",
     "CIState": "tamma.platforms._models",
     "CIStatus": "tamma.platforms._models",
     "Check": "tamma.platforms._models",
@@ -68,6 +72,8 @@ _LAZY = {
 }
 
 __all__ = [
+    "AzureDevOpsPlatform",
+    "BitbucketPlatform",
     "CIState",
     "CIStatus",
     "Check",

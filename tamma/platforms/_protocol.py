@@ -28,7 +28,7 @@ class GitPlatform(Protocol):
     """Lists are oldest first (a backlog is worked in the order it was filed)."""
 
     name: str
-    """The platform kind: "github", "gitlab", "gitea" or "local", as in issue references."""
+    """The platform kind: "github", "gitlab", "gitea", "azure", "bitbucket" or "local", as in issue references."""
 
     def repository(self) -> Repository: ...
 

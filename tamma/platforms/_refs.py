@@ -3,10 +3,15 @@
     github:owner/repo#12          https://github.com/owner/repo/issues/12 (or /pull/12)
     gitlab:group/sub/project#12   https://gitlab.com/group/sub/project/-/issues/12
     gitea:owner/repo#12           https://codeberg.org/owner/repo/issues/12 (or /pulls/12)
+    azure:org/project/repo#12     https://dev.azure.com/org/project/_workitems/edit/12
+    bitbucket:workspace/repo#12   https://bitbucket.org/workspace/repo/issues/12/a-slug
     local:demo#1
 
 A Gitea or Forgejo URL looks like a GitHub one, so it is read as Gitea only on a host named in
 `gitea_hosts` (codeberg.org, and the configured Gitea server: `GiteaSettings.web_hosts`).
+
+An Azure DevOps work item URL names no repository: it is read as the project's default
+repository, the one named after the project.
 
 Issue text is untrusted input, so parsing is strict: anything else is `InvalidReference`.
 """
@@ -23,10 +28,12 @@ from tamma.errors import InvalidReference
 
 __all__ = ["IssueRef", "PlatformKind"]
 
-PlatformKind = Literal["github", "gitlab", "gitea", "local"]
+PlatformKind = Literal["github", "gitlab", "gitea", "local", "azure", "bitbucket"]
 
 _SEGMENT = r"[A-Za-z0-9_.][A-Za-z0-9_.\-]*"
-_SHORT = re.compile(rf"^(github|gitlab|gitea|local):((?:{_SEGMENT}/)*{_SEGMENT})#([1-9][0-9]*)$")
+_SHORT = re.compile(
+    rf"^(github|gitlab|gitea|local|azure|bitbucket):((?:{_SEGMENT}/)*{_SEGMENT})#([1-9][0-9]*)$"
+)
 _GITHUB_URL = re.compile(
     rf"^https?://[^/\s]+/({_SEGMENT}/{_SEGMENT})/(?:issues|pull)/([1-9][0-9]*)/?(?:[?#].*)?$"
 )
@@ -36,11 +43,22 @@ _GITLAB_URL = re.compile(
 _GITEA_URL = re.compile(
     rf"^https?://([^/\s]+)/({_SEGMENT}/{_SEGMENT})/(?:issues|pulls)/([1-9][0-9]*)/?(?:[?#].*)?$"
 )
+_AZURE_URL = re.compile(
+    rf"^https?://(?:dev\.azure\.com/({_SEGMENT})|({_SEGMENT})\.visualstudio\.com)/({_SEGMENT})"
+    rf"/_workitems/edit/([1-9][0-9]*)/?(?:[?#].*)?$"
+)
+_BITBUCKET_URL = re.compile(
+    rf"^https?://bitbucket\.org/({_SEGMENT}/{_SEGMENT})/issues/([1-9][0-9]*)(?:/[^/?#\s]*)?/?(?:[?#].*)?$"
+)
+"""Bitbucket Cloud: an issue URL goes on with the title's slug (`/issues/12/crash-on-start`). Pull
+requests are numbered apart from issues, so a `/pull-requests/12` URL names no issue."""
 _REPO_SEGMENTS: dict[str, tuple[int, int | None]] = {
     "github": (2, 2),
     "gitlab": (2, None),
     "gitea": (2, 2),
     "local": (1, 1),
+    "azure": (3, 3),
+    "bitbucket": (2, 2),
 }
 GITEA_HOSTS = frozenset({"codeberg.org"})
 """Public Forgejo hosts whose URLs are Gitea's without any configuration."""
@@ -68,13 +86,19 @@ class IssueRef(BaseModel):
             host.lower() for host in gitea_hosts
         }:
             return cls._checked("gitea", match.group(2), match.group(3), text)
+        if match := _AZURE_URL.match(candidate):
+            org, project = match.group(1) or match.group(2), match.group(3)
+            return cls._checked("azure", f"{org}/{project}/{project}", match.group(4), text)
+        if match := _BITBUCKET_URL.match(candidate):
+            return cls._checked("bitbucket", match.group(1), match.group(2), text)
         if match := _GITLAB_URL.match(candidate):
             return cls._checked("gitlab", match.group(1), match.group(2), text)
         if match := _GITHUB_URL.match(candidate):
             return cls._checked("github", match.group(1), match.group(2), text)
         raise InvalidReference(
             f"not an issue reference: {text[:200]!r}; use github:owner/repo#12, "
-            "gitlab:group/project#12, gitea:owner/repo#12, local:name#1 or the issue's URL"
+            "gitlab:group/project#12, gitea:owner/repo#12, azure:org/project/repo#12, bitbucket:workspace/repo#12, "
+            "local:name#1 or the issue's URL"
         )
 
     @classmethod
@@ -104,4 +128,6 @@ _SHAPES = {
     "gitlab": "group[/subgroup...]/project",
     "gitea": "owner/repo",
     "local": "a single name",
+    "azure": "org/project/repo",
+    "bitbucket": "workspace/repo",
 }

@@ -15,13 +15,19 @@ from typing import Protocol
 
 from tamma.git import git
 from tamma.platforms import GitPlatform
+from tamma.platforms._azure import AzureDevOpsPlatform
+from tamma.platforms._bitbucket import BitbucketPlatform, join_labels
 from tamma.platforms._gitea import GiteaPlatform
 from tamma.platforms._github import GitHubPlatform
 from tamma.platforms._gitlab import GitLabPlatform
 from tamma.platforms._local import LocalPlatform
 from tamma.platforms._ratelimit import RateLimitPolicy
+from tests.fakes import azure as fake_azure
+from tests.fakes import bitbucket as fake_bitbucket
 from tests.fakes import gitea as fake_gitea
 from tests.fakes import gitlab as fake_gitlab
+from tests.fakes.azure import FakeAzureDevOps
+from tests.fakes.bitbucket import FakeBitbucket
 from tests.fakes.gitea import FakeGitea
 from tests.fakes.github import FakeGitHub
 from tests.fakes.gitlab import FakeGitLab, Job
@@ -215,6 +221,99 @@ class GiteaHarness:
             self.repo,
             self._jobs[sha],
             conclusion="success" if passing else "failure",
+            log="3 passed\n" if passing else FAILURE_LOG,
+        )
+
+    def branch_head(self, branch: str) -> str | None:
+        return self.fake.branch_sha(self.repo, branch)
+
+    def throttle(self, requests: int) -> None:
+        self.fake.throttle(requests, retry_after=0)
+
+
+@dataclass
+class BitbucketHarness:
+    """CI is Bitbucket Pipelines: one pipeline per pushed commit, whose build status the fake posts.
+    Labels are the `Labels:` line closing an issue's content, as the adapter reads them."""
+
+    fake: FakeBitbucket
+    repo: str = "octo/demo"
+    slept: list[float] = field(default_factory=list)
+    platform: BitbucketPlatform = field(init=False)
+    _pushed: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    _pipelines: dict[str, fake_bitbucket.Pipeline] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.fake.create_repo(self.repo)
+        self.platform = BitbucketPlatform(
+            self.repo,
+            token=fake_bitbucket.TOKEN,
+            base_url=self.fake.api_url,
+            rate_limits=RateLimitPolicy(sleep=self.slept.append),
+        )
+
+    def file_issue(self, title: str, body: str, labels: Sequence[str]) -> int:
+        return self.fake.create_issue(self.repo, title, join_labels(body, labels))
+
+    def push(self, branch: str, *, passing: bool) -> str:
+        sha = self.fake.push(self.repo, branch, "passing change" if passing else "failing change")
+        self._pushed[sha] = (branch, passing)
+        return sha
+
+    def ci_starts(self, sha: str) -> None:
+        self._pipelines[sha] = self.fake.add_pipeline(self.repo, sha, "tests", branch=self._pushed[sha][0])
+
+    def ci_finishes(self, sha: str) -> None:
+        passing = self._pushed[sha][1]
+        self.fake.finish_pipeline(
+            self.repo, self._pipelines[sha], passed=passing, log="3 passed\n" if passing else FAILURE_LOG
+        )
+
+    def branch_head(self, branch: str) -> str | None:
+        return self.fake.branch_sha(self.repo, branch)
+
+    def throttle(self, requests: int) -> None:
+        self.fake.throttle(requests)
+
+
+@dataclass
+class AzureHarness:
+    """Issues are Boards work items, tagged; CI is an Azure Pipelines build per pushed commit,
+    whose commit status the fake posts."""
+
+    fake: FakeAzureDevOps
+    repo: str = "octo/demo-project/demo"
+    slept: list[float] = field(default_factory=list)
+    platform: AzureDevOpsPlatform = field(init=False)
+    _passing: dict[str, bool] = field(default_factory=dict)
+    _builds: dict[str, fake_azure.Build] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.fake.create_repo(self.repo)
+        self.platform = AzureDevOpsPlatform(
+            self.repo,
+            token=fake_azure.TOKEN,
+            base_url=self.fake.url,
+            rate_limits=RateLimitPolicy(sleep=self.slept.append),
+        )
+
+    def file_issue(self, title: str, body: str, labels: Sequence[str]) -> int:
+        return self.fake.create_work_item(self.repo.split("/")[1], title, body, tags=list(labels))
+
+    def push(self, branch: str, *, passing: bool) -> str:
+        sha = self.fake.push(self.repo, branch, "passing change" if passing else "failing change")
+        self._passing[sha] = passing
+        return sha
+
+    def ci_starts(self, sha: str) -> None:
+        self._builds[sha] = self.fake.add_build(self.repo, sha, "tests")
+
+    def ci_finishes(self, sha: str) -> None:
+        passing = self._passing[sha]
+        self.fake.finish_build(
+            self.repo,
+            self._builds[sha],
+            result="succeeded" if passing else "failed",
             log="3 passed\n" if passing else FAILURE_LOG,
         )
 

@@ -13,6 +13,8 @@ import pytest
 from tamma.errors import Conflict, NotFound, PlatformRateLimited
 from tamma.platforms import GitPlatform, marker
 from tests.contracts.platform_harnesses import (
+    AzureHarness,
+    BitbucketHarness,
     GiteaHarness,
     GitHubHarness,
     GitLabHarness,
@@ -23,17 +25,17 @@ from tests.contracts.platform_harnesses import (
 from tests.platforms.local_repo import MISSING
 
 BRANCH = "tamma/issue-1-add-fixed"
-CHECK_NAMES = {"gitea": "ci / tests (push)"}
+CHECK_NAMES = {"gitea": "ci / tests (push)", "bitbucket": f"Pipeline #1 for {BRANCH}"}
 """What a platform calls the harness's CI job "tests" where it is not just that: Gitea Actions
-names a commit status `<workflow> / <job> (<event>)`."""
+names a commit status `<workflow> / <job> (<event>)`, Bitbucket Pipelines `Pipeline #<n> for <branch>`."""
 
 
-@pytest.fixture(params=["local", "github", "gitlab", "gitea"])
+@pytest.fixture(params=["local", "github", "gitlab", "gitea", "bitbucket", "azure"])
 def harness(request: pytest.FixtureRequest) -> Harness:
     return _harness(request)
 
 
-@pytest.fixture(params=["github", "gitlab", "gitea"])
+@pytest.fixture(params=["github", "gitlab", "gitea", "bitbucket", "azure"])
 def remote(request: pytest.FixtureRequest) -> RemoteHarness:
     found = _harness(request)
     assert not isinstance(found, LocalHarness)
@@ -47,6 +49,10 @@ def _harness(request: pytest.FixtureRequest) -> Harness | RemoteHarness:
         return GitLabHarness(request.getfixturevalue("fake_gitlab"))
     if request.param == "gitea":
         return GiteaHarness(request.getfixturevalue("fake_gitea"))
+    if request.param == "bitbucket":
+        return BitbucketHarness(request.getfixturevalue("fake_bitbucket"))
+    if request.param == "azure":
+        return AzureHarness(request.getfixturevalue("fake_azure"))
     return LocalHarness(request.getfixturevalue("tmp_path"))
 
 

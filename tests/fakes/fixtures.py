@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.azure import FakeAzureDevOps
+from tests.fakes.bitbucket import FakeBitbucket
 from tests.fakes.gitea import FakeGitea
 from tests.fakes.github import FakeGitHub
 from tests.fakes.gitlab import FakeGitLab
@@ -91,3 +93,33 @@ def fake_gitea(fake_gitea_server: FakeGitea) -> Iterator[FakeGitea]:
     fake_gitea_server.reset()
     yield fake_gitea_server
     fake_gitea_server.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_azure_server() -> Iterator[FakeAzureDevOps]:
+    """The session's fake Azure DevOps server (not reset: prefer `fake_azure`)."""
+    with FakeAzureDevOps() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_azure(fake_azure_server: FakeAzureDevOps) -> Iterator[FakeAzureDevOps]:
+    """The fake Azure DevOps with no repositories or work items, the default PAT, no throttling."""
+    fake_azure_server.reset()
+    yield fake_azure_server
+    fake_azure_server.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_bitbucket_server() -> Iterator[FakeBitbucket]:
+    """The session's fake Bitbucket Cloud API 2.0 server (not reset: prefer `fake_bitbucket`)."""
+    with FakeBitbucket() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_bitbucket(fake_bitbucket_server: FakeBitbucket) -> Iterator[FakeBitbucket]:
+    """The fake Bitbucket Cloud with no repositories, the default credentials, no throttling."""
+    fake_bitbucket_server.reset()
+    yield fake_bitbucket_server
+    fake_bitbucket_server.reset()
