@@ -32,7 +32,8 @@ from urllib.parse import quote
 
 import httpx
 
-from tamma.errors import Conflict, InvalidReference, NotFound, PlatformUnreachable
+from tamma.errors import Conflict, InvalidReference, NotFound
+from tamma.platforms import _http as http
 from tamma.platforms._azure_wire import (
     HEADS,
     NAME,
@@ -121,17 +122,16 @@ class AzureDevOpsPlatform:
     ) -> httpx.Response:
         params = {**(options.pop("params", None) or {}), "api-version": version}
 
-        def attempt() -> httpx.Response:
-            try:
-                response = self._client.request(method, path, params=params, **options)
-            except httpx.TransportError as exc:
-                raise PlatformUnreachable(
-                    redact(f"no answer from {self._root}: {type(exc).__name__}"), platform=NAME
-                ) from None
-            raise_for_status(response)
-            return response
-
-        return self._rate_limits.call(attempt)
+        return http.call(
+            self._client,
+            self._rate_limits,
+            raise_for_status,
+            platform=NAME,
+            method=method,
+            url=path,
+            params=params,
+            **options,
+        )
 
     def _json(self, method: str, path: str, **options: Any) -> Any:
         return self._request(method, path, **options).json()

@@ -39,8 +39,8 @@ from tamma.errors import (
     InvalidReference,
     NotFound,
     PlatformError,
-    PlatformUnreachable,
 )
+from tamma.platforms import _http as http
 from tamma.platforms._models import (
     Check,
     CIState,
@@ -110,17 +110,15 @@ class BitbucketPlatform:
     # -- HTTP ------------------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, **options: Any) -> httpx.Response:
-        def attempt() -> httpx.Response:
-            try:
-                response = self._client.request(method, f"{self._path}{path}", **options)
-            except httpx.TransportError as exc:
-                raise PlatformUnreachable(
-                    redact(f"no answer from {self._root}: {type(exc).__name__}"), platform=NAME
-                ) from None
-            _raise_for_status(response)
-            return response
-
-        return self._rate_limits.call(attempt)
+        return http.call(
+            self._client,
+            self._rate_limits,
+            _raise_for_status,
+            platform=NAME,
+            method=method,
+            url=f"{self._path}{path}",
+            **options,
+        )
 
     def _json(self, method: str, path: str, **options: Any) -> Any:
         return self._request(method, path, **options).json()

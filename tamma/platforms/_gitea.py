@@ -28,7 +28,8 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
-from tamma.errors import Conflict, Forbidden, InvalidReference, NotFound, PlatformError, PlatformUnreachable
+from tamma.errors import Conflict, Forbidden, InvalidReference, NotFound, PlatformError
+from tamma.platforms import _http as http
 from tamma.platforms._models import (
     Check,
     CIState,
@@ -96,17 +97,15 @@ class GiteaPlatform:
     def _request(self, method: str, path: str, **options: Any) -> httpx.Response:
         """One call under the rate-limit policy, its errors translated (see `_raise_for_status`)."""
 
-        def attempt() -> httpx.Response:
-            try:
-                response = self._client.request(method, f"{self._path}{path}", **options)
-            except httpx.TransportError as exc:
-                raise PlatformUnreachable(
-                    redact(f"no answer from {self._root}: {type(exc).__name__}"), platform=NAME
-                ) from None
-            _raise_for_status(response)
-            return response
-
-        return self._rate_limits.call(attempt)
+        return http.call(
+            self._client,
+            self._rate_limits,
+            _raise_for_status,
+            platform=NAME,
+            method=method,
+            url=f"{self._path}{path}",
+            **options,
+        )
 
     def _json(self, method: str, path: str, **options: Any) -> Any:
         return self._request(method, path, **options).json()
