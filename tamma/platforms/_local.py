@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tamma.errors import Conflict, NotFound
 from tamma.git import git, message_text
-from tamma.platforms._local_ci import CI_TIMEOUT_S, start_runner
+from tamma.platforms._local_ci import runner_lock, start_runner
 from tamma.platforms._local_store import TrackerDB, now
 from tamma.platforms._models import (
     Check,
@@ -239,19 +238,23 @@ class LocalPlatform:
         return CIStatus(sha=sha, checks=(Check(name=row["name"], state=row["state"], log_id=str(row["id"])),))
 
     def _claim_ci_run(self, sha: str) -> None:
-        """Start a run unless one finished or is under way; a run abandoned past its timeout
-        (its process killed) is claimed again. The upsert makes concurrent askers start one."""
-        started_at = now()
-        abandoned_before = (datetime.now(UTC) - timedelta(seconds=CI_TIMEOUT_S + 60)).isoformat()
-        with self._db.transaction() as db:
-            claimed = db.execute(
-                "INSERT INTO checks (sha, name, state, log, started_at) VALUES (?, 'tests', 'pending', '', ?) "
-                "ON CONFLICT (sha) DO UPDATE SET started_at = excluded.started_at "
-                "WHERE checks.state = 'pending' AND checks.started_at < ? RETURNING id",
-                (sha, started_at, abandoned_before),
-            ).fetchone()
-        if claimed is not None:
-            start_runner(self.root, claimed["id"], started_at)
+        """Start a run unless one finished or is under way. Under way means its runner holds the
+        commit's lock (`runner_lock`), which the OS frees when the runner dies, however it dies:
+        a check left pending by an asker killed before its runner started, or by a runner killed
+        mid-run, is claimed again by the next ask. The upsert makes concurrent askers start one."""
+        with runner_lock(self.root, sha) as lock:
+            if lock is None:
+                return
+            started_at = now()
+            with self._db.transaction() as db:
+                claimed = db.execute(
+                    "INSERT INTO checks (sha, name, state, log, started_at) VALUES (?, 'tests', 'pending', '', ?) "
+                    "ON CONFLICT (sha) DO UPDATE SET started_at = excluded.started_at "
+                    "WHERE checks.state = 'pending' RETURNING id",
+                    (sha, started_at),
+                ).fetchone()
+            if claimed is not None:
+                start_runner(self.root, claimed["id"], started_at, lock)
 
     def failed_job_log(self, log_id: str, *, max_chars: int = 20_000) -> str:
         with self._db.transaction() as db:

@@ -4,8 +4,10 @@ Why a detached process rather than running the tests inside `ci_status`: CI on a
 runs elsewhere while the orchestrator polls, and a flow's CI watch is written for exactly
 that (pending, then a result). Here the first `ci_status(sha)` claims the commit's check row
 and starts `python -m tamma.platforms._local_ci ROOT CHECK_ID STARTED_AT`; the runner writes
-the outcome into the same row, and only if the row is still its own run (a run abandoned past
-the timeout is claimed again by the next ask, and the stale runner must not overwrite it).
+the outcome into the same row, and only if the row is still its own run. While it works, the
+runner holds the commit's lock file (inherited from the asker that claimed the row, so there is
+no moment when a claimed check has no holder); a pending check whose lock is free has no
+runner, and the next ask claims it again.
 
 The test command is untrusted code from the repository: it runs in `tamma.sandbox` under the
 configured policy (the runner reads the settings as the run that started it did: same working
@@ -15,10 +17,14 @@ is stored.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tamma.errors import PlatformError
@@ -27,20 +33,40 @@ from tamma.platforms._local_store import TrackerDB
 from tamma.redaction import Redactor
 from tamma.sandbox import Sandbox
 
-__all__ = ["CI_TIMEOUT_S", "run_check", "start_runner"]
+__all__ = ["CI_TIMEOUT_S", "run_check", "runner_lock", "start_runner"]
 
 CI_TIMEOUT_S = 900
 LOG_LIMIT = 100_000
 
 
-def start_runner(root: Path, check_id: int, started_at: str) -> None:
-    """Run check `check_id` in a detached process that outlives the caller."""
+@contextmanager
+def runner_lock(root: Path, sha: str) -> Iterator[int | None]:
+    """The commit's runner lock, held for the block (its file descriptor), or None when a
+    runner, or another asker about to start one, holds it."""
+    path = root / "ci-locks" / f"{sha}.lock"
+    path.parent.mkdir(exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+        else:
+            yield descriptor
+    finally:
+        os.close(descriptor)
+
+
+def start_runner(root: Path, check_id: int, started_at: str, lock: int) -> None:
+    """Run check `check_id` in a detached process that outlives the caller and inherits the
+    commit's `lock`, keeping it held until the runner exits."""
     subprocess.Popen(
         [sys.executable, "-m", "tamma.platforms._local_ci", str(root), str(check_id), started_at],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        pass_fds=(lock,),
     )
 
 

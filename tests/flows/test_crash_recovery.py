@@ -54,14 +54,26 @@ def kill_when_recorded(world: DemoWorld, home: Path, event_type: str) -> None:
         process.wait(timeout=30)
 
 
+def run_to_the_end(
+    command: list[str], env: dict[str, str], timeout_s: float
+) -> subprocess.CompletedProcess[str]:
+    """Run `command`; past `timeout_s`, kill it and fail with what it printed, so a hang says where."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        out, err = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"the rerun did not end within {timeout_s:g} s\nstdout:\n{out}\nstderr:\n{err}")
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
 @pytest.mark.parametrize("kill_at", [et.BRANCH_PUSHED, et.PR_CREATED])
 def test_a_killed_run_continues_without_repeating_side_effects(
     world: DemoWorld, home: Path, kill_at: str
 ) -> None:
     kill_when_recorded(world, home, kill_at)
-    again = subprocess.run(
-        run_command(world), capture_output=True, text=True, env=environment(home), timeout=300
-    )
+    again = run_to_the_end(run_command(world), environment(home), timeout_s=240)
     assert again.returncode == 0, again.stderr
     assert "awaiting-merge" in again.stdout
     issue = world.platform.get_issue(1)

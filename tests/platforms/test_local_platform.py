@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,17 @@ def test_labels_assignees_and_missing_things(platform: LocalPlatform) -> None:
         platform.get_issue(9)
     with pytest.raises(NotFound, match="no local platform"):
         LocalPlatform(platform.root.parent / "nope")
+
+
+def test_a_check_whose_starter_died_before_its_runner_started_is_run(
+    platform: LocalPlatform, tmp_path: Path
+) -> None:
+    """A `tamma run` killed between claiming a commit's check and starting its runner leaves a
+    pending row and no runner: the next ask must start one at once, not wait for a timeout."""
+    sha = push_commit(platform, tmp_path, "tamma/issue-1-fix", {"fixed.txt": "yes"})
+    with sqlite3.connect(platform.root / "tracker.db") as db:
+        db.execute(
+            "INSERT INTO checks (sha, name, state, log, started_at) VALUES (?, 'tests', 'pending', '', ?)",
+            (sha, datetime.now(UTC).isoformat()),
+        )
+    assert wait_for_ci(platform, sha, timeout_s=60).state == "success"
