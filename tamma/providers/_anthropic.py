@@ -132,6 +132,8 @@ class AnthropicProvider:
                 {"name": t.name, "description": t.description, "input_schema": t.input_schema}
                 for t in request.tools
             ]
+        if request.tool_choice:
+            params["tool_choice"] = _tool_choice(request.tool_choice)
         if request.temperature is not None:
             params["temperature"] = request.temperature
         return params
@@ -230,3 +232,7 @@ def _block(block: ContentBlock) -> dict[str, Any]:
         "content": block.content,
         "is_error": block.is_error,
     }
+
+
+def _tool_choice(choice: str) -> dict[str, str]:
+    return {"type": "any"} if choice == "any" else {"type": "tool", "name": choice}

@@ -89,6 +89,9 @@ class Request(_Frozen):
     messages: tuple[Message, ...]
     system: str = ""
     tools: tuple[ToolSpec, ...] = ()
+    tool_choice: str = ""
+    """Empty: the model decides whether to call a tool; "any": it must call one of `tools`; a
+    tool's name: it must call that tool. How structured answers are asked for."""
     model: str = ""
     max_tokens: int = 4096
     temperature: float | None = None

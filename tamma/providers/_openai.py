@@ -114,6 +114,8 @@ class OpenAICompatibleProvider:
                 }
                 for t in request.tools
             ]
+        if request.tool_choice:
+            body["tool_choice"] = _tool_choice(request.tool_choice)
         if request.temperature is not None:
             body["temperature"] = request.temperature
         if stream:
@@ -278,3 +280,8 @@ def _message(message: Message) -> list[dict[str, Any]]:
     elif text:
         wire.append({"role": "user", "content": text})
     return wire
+
+
+def _tool_choice(choice: str) -> str | dict[str, Any]:
+    """OpenAI's spelling: "required" for any tool, else the named function."""
+    return "required" if choice == "any" else {"type": "function", "function": {"name": choice}}

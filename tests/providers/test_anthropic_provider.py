@@ -209,3 +209,13 @@ def test_an_error_event_inside_a_stream_is_classified_by_its_type(fake_anthropic
     assert failure.value.retryable
     assert len(fake_anthropic.requests) == 1
     assert any(isinstance(e, TextDelta) for e in events), "the error came after the 200 and some output"
+
+
+def test_a_structured_answer_is_asked_for_as_a_forced_tool_call(fake_anthropic: FakeAnthropic) -> None:
+    model = provider(fake_anthropic)
+    fake_anthropic.enqueue(fa.tool_use_message("read_file", {"path": "a.py"}))
+    fake_anthropic.enqueue(fa.tool_use_message("read_file", {"path": "a.py"}))
+    model.complete(ask().model_copy(update={"tool_choice": "any"}))
+    assert fake_anthropic.last_request.json["tool_choice"] == {"type": "any"}
+    model.complete(ask().model_copy(update={"tool_choice": "read_file"}))
+    assert fake_anthropic.last_request.json["tool_choice"] == {"type": "tool", "name": "read_file"}

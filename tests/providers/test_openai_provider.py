@@ -62,3 +62,18 @@ def test_no_key_sends_no_authorization(fake_openai: FakeOpenAI) -> None:
     local = OpenAICompatibleProvider(base_url=fake_openai.base_url, model="llama3")
     assert local.complete(ask()).cost_usd == 0.0
     assert "authorization" not in fake_openai.last_request.headers
+
+
+def test_a_structured_answer_is_asked_for_as_a_required_tool_call(fake_openai: FakeOpenAI) -> None:
+    model = provider(fake_openai)
+    fake_openai.enqueue(
+        fo.tool_calls_completion(fo.tool_call("run_tests", {}, call_id="call_1")),
+        fo.tool_calls_completion(fo.tool_call("run_tests", {}, call_id="call_2")),
+    )
+    model.complete(ask().model_copy(update={"tool_choice": "any"}))
+    assert fake_openai.last_request.json["tool_choice"] == "required"
+    model.complete(ask().model_copy(update={"tool_choice": "run_tests"}))
+    assert fake_openai.last_request.json["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "run_tests"},
+    }
