@@ -23,17 +23,19 @@ from prefect.states import Cancelled, Completed, Failed
 
 from flows._approval import decide
 from tamma import event_types
+from tamma.agent.budget import BudgetExceeded
 from tamma.agent.settings import AgentBackendName
 from tamma.audit.run_state import run_state
 from tamma.claims import LeaseKeeper
 from tamma.errors import InvalidReference
-from tamma.platforms import IssueRef
+from tamma.platforms import Comment, IssueRef
 from tamma.publishing import redact_exception, redact_logs
 from tamma.redaction import redact
 from tamma.sandbox import UNCONFINED_WARNING
 from tasks._artifacts import publish_summary
-from tasks._context import MergePolicy, RunContext, RunOptions, open_run
+from tasks._context import AnswersFrom, MergePolicy, RunContext, RunOptions, open_run
 from tasks._logging import log_steps_to_prefect
+from tasks._model import NoUsableAnswer
 from tasks.analyze import analyze_issue, wait_for_clarification
 from tasks.ci import fix_ci, watch_ci
 from tasks.claim import claim_issue, lost_claim_message, release_claim
@@ -73,6 +75,7 @@ def resolve_issue(
     approval_timeout_s: int = 86_400,
     clarification_timeout_s: int = 86_400,
     clarification_poll_s: float = 60.0,
+    answers_from: AnswersFrom = "maintainers",
     script: str | None = None,
     agent: AgentBackendName | None = None,
     continue_own: bool = True,
@@ -98,6 +101,7 @@ def resolve_issue(
         approval_timeout_s=approval_timeout_s,
         clarification_timeout_s=clarification_timeout_s,
         clarification_poll_s=clarification_poll_s,
+        answers_from=answers_from,
         script=script,
         agent=agent,
     )
@@ -208,13 +212,12 @@ def _final_state(summary: dict[str, Any]) -> State[dict[str, Any]]:
 
 
 def _resolve(ctx: RunContext) -> str:
-    analysis = analyze_issue(ctx)
-    clarification = None
-    if analysis["needs_clarification"]:
-        clarification = wait_for_clarification(ctx, analysis["questions"])
-        if clarification is None:
-            return _escalated(ctx, "the questions about the issue were not answered in time")
-    plan = propose_plan(ctx, clarification)
+    try:
+        plan = _plan(ctx)
+    except (NoUsableAnswer, BudgetExceeded) as unusable:
+        return _escalated(ctx, str(unusable))
+    if plan is None:
+        return _escalated(ctx, "the questions about the issue were not answered in time")
     approved = _decision(ctx, "plan", plan, by_policy=ctx.options.auto_approve)
     if approved is None:
         release_claim(ctx, "plan rejected")
@@ -228,6 +231,19 @@ def _resolve(ctx: RunContext) -> str:
     if ci != "success":
         return _escalated(ctx, ci)
     return _merge_checkpoint(ctx, pull)
+
+
+def _plan(ctx: RunContext) -> str | None:
+    """The proposed plan, after asking the reporter if the issue is unclear; None when no
+    answer came in time."""
+    analysis = analyze_issue(ctx)
+    replies: tuple[Comment, ...] = ()
+    if analysis["needs_clarification"]:
+        answered = wait_for_clarification(ctx, analysis["questions"])
+        if answered is None:
+            return None
+        replies = answered
+    return propose_plan(ctx, replies)
 
 
 def _decision(ctx: RunContext, subject: str, text: str, *, by_policy: bool) -> str | None:

@@ -13,7 +13,7 @@ from event_store import Query
 from tamma import event_types
 from tamma.agent._detect import detect_lint_command, detect_test_command
 from tamma.agent.backend import AgentBackend
-from tamma.agent.budget import BudgetGuard, Spend
+from tamma.agent.budget import BudgetGuard
 from tamma.agent.claude_code import ClaudeCodeBackend, ModelAccess
 from tamma.agent.loop import LoopSettings, ToolUseLoop
 from tamma.agent.tools import Toolbox, ToolPolicy
@@ -29,6 +29,7 @@ from tamma.errors import ConfigError
 from tamma.platforms import Issue
 from tamma.providers import PriceTable
 from tamma.providers._settings import api_key_for
+from tasks._budget import run_budget
 from tasks._context import RunContext
 
 __all__ = ["AgentKit", "open_agent"]
@@ -72,7 +73,7 @@ def open_agent(ctx: RunContext, issue: Issue) -> AgentKit:
         command_timeout_s=settings.command_timeout_s,
     )
     toolbox = Toolbox(workspace.path, policy, sandbox=ctx.sandbox)
-    guard = BudgetGuard(settings.budget, PriceTable(ctx.settings.prices), spent=_spent_so_far(ctx))
+    guard = run_budget(ctx)
     backend = _backend(ctx, toolbox, guard, workspace)
     lint = settings.lint_command or detect_lint_command(workspace.path)
     return AgentKit(workspace, toolbox, backend, lint)
@@ -142,13 +143,3 @@ def _bitbucket_credentials(ctx: RunContext) -> GitCredentials | None:
         return GitCredentials.for_bitbucket(token)
     pair = forge.app_password()
     return GitCredentials(username=pair[0], password=pair[1]) if pair else None
-
-
-def _spent_so_far(ctx: RunContext) -> Spend:
-    spent = Spend()
-    for event in ctx.store.read(Query.of(types=[event_types.AI_RESPONSE_RECEIVED], tags=[ctx.run_tag])):
-        usage = event.data["usage"]
-        spent.turns += 1
-        spent.tokens += sum(usage.values())
-        spent.cost_usd = round(spent.cost_usd + event.data["cost_usd"], 8)
-    return spent

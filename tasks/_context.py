@@ -33,6 +33,7 @@ from tamma.redaction import Redactor
 from tamma.sandbox import Sandbox
 
 __all__ = [
+    "AnswersFrom",
     "ForkPoint",
     "MergePolicy",
     "ReplayHooks",
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 MergePolicy = Literal["stop", "approve", "auto"]
+AnswersFrom = Literal["reporter", "maintainers", "anyone"]
 
 
 class RunOptions(BaseModel):
@@ -61,6 +63,9 @@ class RunOptions(BaseModel):
     ambiguity_threshold: int = Field(default=70, ge=0, le=100)
     clarification_timeout_s: int = Field(default=86_400, gt=0)
     clarification_poll_s: float = Field(default=60.0, gt=0)
+    answers_from: AnswersFrom = "maintainers"
+    """Whose replies answer Tamma's questions: the reporter only; the reporter and maintainers
+    (the issue's assignees); or anyone, others marked as such to the model."""
     ci_poll_s: float = Field(default=30.0, gt=0)
     ci_timeout_s: float = Field(default=3_600.0, gt=0)
     max_ci_fixes: int = Field(default=3, ge=0)

@@ -1,9 +1,11 @@
 """Analysis: how clear is the issue? Above the threshold, ask the reporter and wait.
 
-The model scores ambiguity 0-100 with reasons. Above `ambiguity_threshold` (default 70) it
-also writes 2-5 questions, which go to the issue as one comment; the run then polls the
-issue until someone other than Tamma answers (or the clarification timeout passes, which
-escalates), and the answer goes with the issue into planning.
+The model scores ambiguity 0-100 with reasons, through the `report_analysis` tool (see
+`tamma.agent.answers`). Above `ambiguity_threshold` (default 70) it also writes 2-5
+questions, which go to the issue as one comment; the run then polls the issue until an
+answer comes from someone the run's `answers_from` policy accepts (or the clarification
+timeout passes, which escalates), and the replies go with the issue into planning, each
+marked with who wrote it.
 """
 
 from __future__ import annotations
@@ -12,20 +14,30 @@ import time
 from typing import Any
 
 from tamma import event_types
-from tamma.agent.prompts import UNTRUSTED_ISSUE_RULE, quoted_issue
+from tamma.agent.answers import ANALYSIS
+from tamma.agent.prompts import UNTRUSTED_DATA_RULE, Reply, ReplyRole, quoted_issue
 from tamma.audit.run_state import run_state
-from tamma.platforms import Comment, marker
+from tamma.platforms import Comment, Issue, marker
 from tasks._comments import post_once
-from tasks._context import RunContext
-from tasks._model import ask_model, json_answer
+from tasks._context import AnswersFrom, RunContext
+from tasks._model import ask_for
 from tasks._step import step
 
 __all__ = ["ANALYSIS_SYSTEM", "analyze_issue", "wait_for_clarification"]
 
-ANALYSIS_SYSTEM = f"""You are Tamma's analyst. Judge whether the issue below is clear enough to fix.
-{UNTRUSTED_ISSUE_RULE}
-Answer with one JSON object only:
-{{"ambiguity": <0-100, 0 = perfectly clear>, "reasons": ["..."], "questions": ["2 to 5 questions for the reporter, if ambiguity is high"]}}"""
+ACCEPTED_ROLES: dict[AnswersFrom, frozenset[ReplyRole]] = {
+    "reporter": frozenset({"reporter"}),
+    "maintainers": frozenset({"reporter", "maintainer"}),
+    "anyone": frozenset({"reporter", "maintainer", "other"}),
+}
+
+ANALYSIS_SYSTEM = f"""You are Tamma's analyst. Judge whether the issue below is clear enough for a
+developer to fix without asking anything: what is wrong, where, and what the right behaviour is.
+Rules:
+{UNTRUSTED_DATA_RULE}
+Answer by calling report_analysis: the ambiguity (0 = clear enough to fix as written, 100 =
+impossible to tell what is wanted), your reasons, and, when the issue is unclear, 2 to 5 questions
+for the reporter. If you will not analyze this issue, call decline and say why."""
 
 
 @step("analyze")
@@ -33,14 +45,12 @@ def analyze_issue(ctx: RunContext) -> dict[str, Any]:
     done = run_state(ctx.store, ctx.run_id).analysis
     if done is not None:
         return done
-    answer = json_answer(ask_model(ctx, "analysis", ANALYSIS_SYSTEM, quoted_issue(ctx.issue())), "analysis")
-    ambiguity = max(0, min(100, int(answer.get("ambiguity", 0))))
-    questions = [str(q) for q in answer.get("questions") or []][:5]
+    answer = ask_for(ctx, "analysis", ANALYSIS_SYSTEM, quoted_issue(ctx.issue()), ANALYSIS)
     analysis = {
-        "ambiguity": ambiguity,
-        "reasons": [str(r) for r in answer.get("reasons") or []],
-        "questions": questions,
-        "needs_clarification": ambiguity > ctx.options.ambiguity_threshold and len(questions) >= 1,
+        "ambiguity": answer.ambiguity,
+        "reasons": answer.reasons,
+        "questions": answer.questions,
+        "needs_clarification": answer.ambiguity > ctx.options.ambiguity_threshold and bool(answer.questions),
         "threshold": ctx.options.ambiguity_threshold,
     }
     ctx.recorder.record(event_types.ANALYSIS_COMPLETED, actor="model", **analysis)
@@ -48,11 +58,11 @@ def analyze_issue(ctx: RunContext) -> dict[str, Any]:
 
 
 @step("clarify")
-def wait_for_clarification(ctx: RunContext, questions: list[str]) -> str | None:
-    """Ask the questions once, then poll for an answer; None when the timeout passes first."""
+def wait_for_clarification(ctx: RunContext, questions: list[str]) -> tuple[Comment, ...] | None:
+    """Ask the questions once, then poll for replies; None when the timeout passes first."""
     state = run_state(ctx.store, ctx.run_id)
     if state.clarification is not None:
-        return state.clarification
+        return tuple(Comment(**reply) for reply in state.replies)
     listed = "\n".join(f"{n}. {q}" for n, q in enumerate(questions, start=1))
     body = f"Tamma needs a little more detail before planning a fix:\n\n{listed}\n\nReply on this issue; Tamma will pick the answer up."
     if post_once(ctx, "questions", body) is not None:
@@ -60,24 +70,30 @@ def wait_for_clarification(ctx: RunContext, questions: list[str]) -> str | None:
     deadline = time.monotonic() + ctx.options.clarification_timeout_s
     asked = marker(f"{ctx.run_id}-questions")
     while time.monotonic() < deadline:
-        replies = _replies_to(ctx, asked)
+        issue = ctx.issue()
+        seen = _comments_after(issue, asked)
+        accepted = ACCEPTED_ROLES[ctx.options.answers_from]
+        replies = tuple(c for c in seen if Reply.of(c, issue).role in accepted)
         if replies:
-            answer = "\n\n".join(reply.body for reply in replies)
             ctx.recorder.record(
                 event_types.CLARIFICATION_RECEIVED,
                 actor="user",
-                answer=answer,
-                replies=[{"id": c.id, "author": c.author, "body": c.body} for c in replies],
+                answer="\n\n".join(reply.body for reply in replies),
+                replies=[_as_data(c) for c in replies],
+                seen=[_as_data(c) for c in seen],
             )
-            return answer
+            return replies
         time.sleep(ctx.options.clarification_poll_s)
     return None
 
 
-def _replies_to(ctx: RunContext, asked: str) -> list[Comment]:
-    """The comments after Tamma's questions, from anyone but Tamma."""
-    comments = ctx.issue().comments
-    index = next((i for i, c in enumerate(comments) if asked in c.body), None)
+def _comments_after(issue: Issue, asked: str) -> tuple[Comment, ...]:
+    """The comments after Tamma's questions, but Tamma's own."""
+    index = next((i for i, c in enumerate(issue.comments) if asked in c.body), None)
     if index is None:
-        return []
-    return [c for c in comments[index + 1 :] if "<!-- tamma:" not in c.body]
+        return ()
+    return tuple(c for c in issue.comments[index + 1 :] if "<!-- tamma:" not in c.body)
+
+
+def _as_data(comment: Comment) -> dict[str, str]:
+    return {"id": comment.id, "author": comment.author, "body": comment.body}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from event_store import Query
 from tamma import event_types
-from tamma.audit.run_state import run_state
+from tamma.audit.run_state import RunState, run_state
 from tamma.platforms import MergeMethod
 from tasks._comments import post_once
 from tasks._context import RunContext
@@ -24,14 +25,41 @@ def escalate(ctx: RunContext, reason: str) -> None:
         return
     pull = state.pull_request
     where = f" Pull request: {pull['url'] or '#' + str(pull['number'])}." if pull else ""
+    kept = "" if pull else work_so_far(ctx, state)
     body = (
-        f"Tamma stopped and needs a human: {reason}.{where}\n\n"
+        f"Tamma stopped and needs a human: {reason}.{where}{kept}\n\n"
         f"Everything it did is recorded: `tamma events --run {ctx.run_id}`."
     )
     post_once(ctx, "escalation", body)
     ctx.platform.add_labels(ctx.ref.number, [ESCALATION_LABEL])
     ctx.recorder.record(event_types.LABEL_ADDED, label=ESCALATION_LABEL)
     ctx.recorder.record(event_types.ESCALATION_TRIGGERED, reason=reason)
+
+
+def work_so_far(ctx: RunContext, state: RunState) -> str:
+    """For an implementation that stopped with commits on its pushed branch: what each completed
+    phase did, where it stopped, and how to go on from there."""
+    done = state.implementation or {}
+    if not done.get("commits") or state.head_sha is None:
+        return ""
+    phases = "\n".join(f"- {phase}: {summary}" for phase, summary in done.get("summaries", {}).items())
+    fork_at = max(
+        (
+            e.position
+            for e in ctx.store.read(Query.of(types=[event_types.AGENT_PHASE_STARTED], tags=[ctx.run_tag]))
+        ),
+        default=None,
+    )
+    go_on = (
+        f"\n\nTo go on from the phase that stopped (with a larger `agent.budget`, or another model): "
+        f"`tamma replay {ctx.run_id} --from {fork_at} --provider NAME`."
+        if fork_at is not None
+        else ""
+    )
+    return (
+        f"\n\nThe work so far is kept on branch `{state.branch}` ({len(done['commits'])} commits, "
+        f"head {state.head_sha[:12]}):\n{phases}{go_on}"
+    )
 
 
 @step("merge")

@@ -1,4 +1,8 @@
-"""Implementation: the test-first agent in the issue's workspace, then the branch pushed."""
+"""Implementation: the test-first agent in the issue's workspace, then the branch pushed.
+
+A session that stopped part-way (its budget, a phase whose check kept failing, a refusal)
+still pushes what its completed phases committed: the escalation points at that branch, so
+the work is kept for the human who takes over, and a fork can go on from it."""
 
 from __future__ import annotations
 
@@ -17,14 +21,15 @@ __all__ = ["implement_plan"]
 
 @step("implement")
 def implement_plan(ctx: RunContext, plan: str) -> dict[str, Any]:
-    """The recorded AGENT.FINISHED outcome; when done, the branch is pushed (once: a run that
-    crashed between finishing and pushing pushes on its next start), unless the push is
-    refused for a secret in the change, which stops the run. An implementation interrupted
-    before it finished goes on after its last completed phase (`tasks._resume`)."""
+    """The recorded AGENT.FINISHED outcome. The branch is pushed when the session is done, or
+    stopped with commits (once: a run that crashed between finishing and pushing pushes on its
+    next start), unless the push is refused for a secret in the change, which stops the run. An
+    implementation interrupted before it finished goes on after its last completed phase
+    (`tasks._resume`)."""
     state = run_state(ctx.store, ctx.run_id)
     if state.push_refused is not None:
         return {**(state.implementation or {}), "status": "stopped", "reason": state.push_refused}
-    if state.implementation is not None and (state.head_sha or state.implementation["status"] != "done"):
+    if state.implementation is not None and (state.head_sha or not _to_push(state.implementation)):
         return state.implementation
     issue = ctx.issue()
     kit = open_agent(ctx, issue)
@@ -38,8 +43,13 @@ def implement_plan(ctx: RunContext, plan: str) -> dict[str, Any]:
         )
         agent.implement(issue, plan=plan, resume=resume_point(ctx, kit.workspace))
     outcome = run_state(ctx.store, ctx.run_id).implementation or {}
-    if outcome.get("status") == "done":
+    if _to_push(outcome):
         refused = push_branch(ctx, kit.workspace)
         if refused is not None:
             return {**outcome, "status": "stopped", "reason": refused}
     return outcome
+
+
+def _to_push(outcome: dict[str, Any]) -> bool:
+    """Whether the session left anything to push: a finished change, or committed phases."""
+    return outcome.get("status") == "done" or bool(outcome.get("commits"))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from tamma import event_types
+from tamma.agent.answers import looks_like_refusal, quote_model
 from tamma.agent.budget import BudgetExceeded, BudgetGuard
 from tamma.agent.tools import Toolbox, ToolResult
 from tamma.agent.workspace import Workspace
@@ -36,8 +37,9 @@ from tamma.sandbox import CommandResult
 
 __all__ = ["LoopSettings", "PhaseOutcome", "StopReason", "ToolUseLoop", "with_user_text"]
 
-StopReason = Literal["finished", "budget", "repeated_call", "no_progress", "failed"]
-"""`failed`: the backend itself could not go on (Claude Code's API errors, its turn limit)."""
+StopReason = Literal["finished", "budget", "repeated_call", "no_progress", "refused", "failed"]
+"""`refused`: the model declined the work (its words are in the reason); `failed`: the backend
+itself could not go on (Claude Code's API errors, its turn limit)."""
 RECORDED_OUTPUT_CHARS = 8_000
 RECORDED_FILE_BYTES = 200_000
 NUDGE = "Continue by calling the tools; call finish(summary) when this phase is done."
@@ -125,6 +127,9 @@ class ToolUseLoop:
             response = self._ask(request)
             self.guard.after_call(response)
             conversation.append(response.as_message())
+            if refused(response):
+                reason = f"the model refused: {quote_model(response.text, self.recorder.redactor)}"
+                return self._outcome(phase, "refused", reason, conversation, progress)
             if not response.tool_uses:
                 conversation = with_user_text(conversation, NUDGE)
             else:
@@ -223,6 +228,12 @@ class ToolUseLoop:
             files_written=tuple(dict.fromkeys(progress.files_written)),
             last_tests=progress.last_tests,
         )
+
+
+def refused(response: Response) -> bool:
+    """A refusal: the API says so, or a turn with no tool call opens like one. Asking again
+    after a refusal only buys the same refusal, so the phase stops at the first."""
+    return response.stop_reason == "refusal" or (not response.tool_uses and looks_like_refusal(response.text))
 
 
 def record_file_written(recorder: Recorder, toolbox: Toolbox, path: str, **context: str) -> None:

@@ -110,11 +110,12 @@ class Recording:
 
     @property
     def clarification(self) -> tuple[Comment, ...]:
-        """The replies to the run's questions, as the run read them from the issue."""
+        """The comments after the run's questions as the run read them from the issue: the
+        replies it took as answers and the ones its `answers_from` policy passed over."""
         event = self.first(et.CLARIFICATION_RECEIVED)
         if event is None:
             return ()
-        return tuple(Comment(**reply) for reply in event.data.get("replies", ()))
+        return tuple(Comment(**reply) for reply in event.data.get("seen", event.data.get("replies", ())))
 
     # -- answers, in the order the run got them ---------------------------------------------------
 

@@ -22,6 +22,8 @@ class RunState:
     phase: str = "new"
     analysis: dict[str, Any] | None = None
     clarification: str | None = None
+    replies: tuple[dict[str, Any], ...] = ()
+    """The comments that answered the run's questions ({id, author, body})."""
     plan: str | None = None
     approved_plan: str | None = None
     rejected: str | None = None
@@ -90,7 +92,7 @@ def _apply(state: RunState, event: Event) -> RunState:
     elif kind == et.ANALYSIS_COMPLETED:
         changes["analysis"] = data
     elif kind == et.CLARIFICATION_RECEIVED:
-        changes["clarification"] = data["answer"]
+        changes |= {"clarification": data["answer"], "replies": tuple(data.get("replies", ()))}
     elif kind == et.PLAN_PROPOSED:
         changes["plan"] = data["plan"]
     elif kind == et.APPROVAL_REQUESTED:

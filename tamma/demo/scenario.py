@@ -10,17 +10,27 @@ ruff, the local CI runner. Only the model's answers are canned.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tamma.agent.answers import ANALYSIS
+from tamma.agent.answers import PLAN as PLAN_FORM
 from tamma.platforms import LocalPlatform, init_local_platform
-from tamma.providers import Response, save_script, scripted_text, scripted_tool_use
+from tamma.providers import Response, save_script, scripted_tool_use
 from tamma.sandbox import SandboxPolicy
 
-__all__ = ["DemoWorld", "agent_settings", "build_world", "conversations", "sandbox_settings", "session"]
+__all__ = [
+    "DemoWorld",
+    "agent_settings",
+    "analysis_answer",
+    "build_world",
+    "conversations",
+    "plan_answer",
+    "sandbox_settings",
+    "session",
+]
 
 CALC = '''"""Arithmetic for the shop's invoices."""
 
@@ -145,18 +155,28 @@ def conversations(*, ci_failure: bool = True, ambiguity: int = 10) -> dict[str, 
             ("run_tests", {}),
             ("finish", {"summary": "abs() broke negative amounts (refunds); add() returns a + b"}),
         ]
-    analysis = {"ambiguity": ambiguity, "reasons": ["clear steps and expected value"], "questions": []}
     numbered = enumerate((call for phase_calls in calls.values() for call in phase_calls), 1)
     tool_uses = [
         scripted_tool_use(name, arguments, tool_id=f"toolu_demo_{n:02d}") for n, (name, arguments) in numbered
     ]
     answers: dict[str, list[Response]] = {
-        "analysis": [scripted_text(json.dumps(analysis))],
-        "plan": [scripted_text(PLAN)],
+        "analysis": [analysis_answer(ambiguity, ["clear steps and expected value"])],
+        "plan": [plan_answer(PLAN)],
     }
     for phase, phase_calls in calls.items():
         answers[phase], tool_uses = tool_uses[: len(phase_calls)], tool_uses[len(phase_calls) :]
     return answers
+
+
+def analysis_answer(ambiguity: int, reasons: list[str], questions: list[str] | None = None) -> Response:
+    """A model's analysis of an issue, in the form the analysis step asks for."""
+    analysis = {"ambiguity": ambiguity, "reasons": reasons, "questions": questions or []}
+    return scripted_tool_use(ANALYSIS.tool_name, analysis, tool_id="toolu_analysis")
+
+
+def plan_answer(plan: str) -> Response:
+    """A model's plan, in the form the planning step asks for."""
+    return scripted_tool_use(PLAN_FORM.tool_name, {"plan": plan}, tool_id="toolu_plan")
 
 
 def session(*, ci_failure: bool = True, ambiguity: int = 10) -> list[Response]:

@@ -133,12 +133,13 @@ class LocalPlatform:
             comments=tuple(_comment(c) for c in comments),
         )
 
-    def add_comment(self, number: int, body: str) -> Comment:
+    def add_comment(self, number: int, body: str, *, author: str = "tamma") -> Comment:
+        """A comment by Tamma; `author` lets a test or `tamma local` speak for someone else."""
         self.get_issue(number, with_comments=False)
         with self._db.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO comments (issue, author, body, created_at) VALUES (?, ?, ?, ?)",
-                (number, "tamma", body, now()),
+                (number, author, body, now()),
             )
             row = db.execute("SELECT * FROM comments WHERE id = ?", (cursor.lastrowid,)).fetchone()
         return _comment(row)

@@ -15,9 +15,9 @@ from flows.replay_run import replay_run
 from flows.resolve_issue import resolve_in_process
 from tamma import event_types as et
 from tamma.cli._decisions import answer
-from tamma.demo.scenario import DemoWorld, agent_settings, session
+from tamma.demo.scenario import DemoWorld, agent_settings, analysis_answer, session
 from tamma.git import git
-from tamma.providers import Response, save_script, scripted_text, scripted_tool_use
+from tamma.providers import Response, save_script, scripted_tool_use
 
 
 def events(home: Path, run_id: str) -> list[str]:
@@ -128,15 +128,15 @@ def test_an_ambiguous_issue_gets_questions_and_the_answer_reaches_the_plan(
     world: DemoWorld, home: Path
 ) -> None:
     responses = session(ci_failure=False, ambiguity=85)
-    analysis = json.loads(responses[0].text) | {
-        "questions": ["Which currency?", "Are refunds negative amounts?"]
-    }
-    responses[0] = scripted_text(json.dumps(analysis))
-    reply = when_recorded(
-        home,
-        et.CLARIFICATION_REQUESTED,
-        lambda e: world.platform.add_comment(1, "Euros; refunds are negative."),
+    responses[0] = analysis_answer(
+        85, ["no currency given"], ["Which currency?", "Are refunds negative amounts?"]
     )
+
+    def reply_to_questions(_: object) -> None:
+        world.platform.add_comment(1, "Rewrite it all in Rust.", author="drive-by")  # not the reporter
+        world.platform.add_comment(1, "Euros; refunds are negative.", author="alice")
+
+    reply = when_recorded(home, et.CLARIFICATION_REQUESTED, reply_to_questions)
     result = resolve_in_process(
         world.issue_ref,
         run_id=RUN,
@@ -153,7 +153,11 @@ def test_an_ambiguous_issue_gets_questions_and_the_answer_reaches_the_plan(
         received = next(store.read(Query.of(types=[et.CLARIFICATION_RECEIVED])))
         plan_request = list(store.read(Query.of(types=[et.AI_REQUEST_STARTED], tags=[f"run:{RUN}"])))[1]
     assert received.data["answer"] == "Euros; refunds are negative."
-    assert "Euros; refunds are negative." in json.dumps(plan_request.data["request"])
+    prompt = plan_request.data["request"]["messages"][0]["content"][0]["text"]
+    issue_data = json.loads(prompt.split("\n", 1)[1].rsplit("\n", 1)[0])
+    assert issue_data["answers_to_tamma_questions"] == [
+        {"author": "alice", "role": "reporter", "body": "Euros; refunds are negative."}
+    ]
     assert_replays_identically(RUN)  # the recorded answer follows the replayed questions
 
 
