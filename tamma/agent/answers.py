@@ -36,11 +36,13 @@ __all__ = [
     "quote_model",
 ]
 
+_DECLINING_VERB = r"(?:help|assist|comply|do (?:that|this)|fulfill?|provide|continue|proceed|work on|take (?:this|that) on|complete)"
 _REFUSAL = re.compile(
-    r"^\W*(?:(?:I(?:'m| am)?\s+)?(?:sorry|afraid)\b|unfortunately,?\s+I\b|"
-    r"I\s+(?:cannot|can't|can not|won't|will not|must decline|am unable|'m unable|am not able|'m not able)\b)",
+    r"^\W*(?:I(?:'m| am) sorry|sorry,? but|I(?:'m| am) afraid I|I must decline|unfortunately,? I (?:can't|cannot)|"
+    rf"I (?:cannot|can't|can not|won't|will not|am unable to|'m unable to|am not able to|'m not able to) {_DECLINING_VERB})",
     re.IGNORECASE,
 )
+"""How refusals open. Narrow on purpose: a plan may well begin "I cannot reproduce it when..."."""
 
 
 QUOTED_CHARS = 500
