@@ -15,6 +15,7 @@ from tamma.agent._detect import detect_lint_command, detect_test_command
 from tamma.agent.backend import AgentBackend
 from tamma.agent.budget import BudgetGuard
 from tamma.agent.claude_code import ClaudeCodeBackend, ModelAccess
+from tamma.agent.lint import check_linter_available
 from tamma.agent.loop import LoopSettings, ToolUseLoop
 from tamma.agent.tools import Toolbox, ToolPolicy
 from tamma.agent.workspace import (
@@ -75,8 +76,28 @@ def open_agent(ctx: RunContext, issue: Issue) -> AgentKit:
     toolbox = Toolbox(workspace.path, policy, sandbox=ctx.sandbox)
     guard = run_budget(ctx)
     backend = _backend(ctx, toolbox, guard, workspace)
-    lint = settings.lint_command or detect_lint_command(workspace.path)
-    return AgentKit(workspace, toolbox, backend, lint)
+    return AgentKit(workspace, toolbox, backend, _lint_command(ctx, toolbox, workspace))
+
+
+def _lint_command(ctx: RunContext, toolbox: Toolbox, workspace: Workspace) -> tuple[str, ...] | None:
+    """The configured lint command (`[]`: no linting), else the detected one if it can run here.
+
+    A configured linter that cannot run is the user's to fix: the agent reports it before any
+    model call (`tamma.agent.lint.check_linter_available`). A detected one that cannot run (ruff
+    on a machine without it) is only a guess that missed: linting is skipped, and the run's
+    record says why (LINT.UNAVAILABLE)."""
+    configured = ctx.settings.agent.lint_command
+    if configured is not None:
+        return configured or None
+    detected = detect_lint_command(workspace.path)
+    if detected is None:
+        return None
+    try:
+        check_linter_available(toolbox, detected)
+    except ConfigError as missing:
+        ctx.recorder.record(event_types.LINT_UNAVAILABLE, command=list(detected), reason=str(missing))
+        return None
+    return detected
 
 
 def _backend(ctx: RunContext, toolbox: Toolbox, guard: BudgetGuard, workspace: Workspace) -> AgentBackend:

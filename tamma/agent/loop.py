@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from tamma import event_types
 from tamma.agent.answers import looks_like_refusal, quote_model
@@ -273,7 +273,7 @@ def record_commit(recorder: Recorder, workspace: Workspace, sha: str, **context:
     )
 
 
-def record_command(recorder: Recorder, event_type: str, result: CommandResult, **context: str) -> None:
+def record_command(recorder: Recorder, event_type: str, result: CommandResult, **context: Any) -> None:
     recorder.record(
         event_type,
         command=list(result.argv),

@@ -5,7 +5,9 @@ checked in code before the next one starts.
    model is told its tests do not capture the issue and tries again);
 2. fix: the model changes the code; the suite must PASS;
 3. refactor: the suite must stay green, or the refactoring is reverted;
-4. lint: the linter must be clean on the changed files (skipped when it already is).
+4. lint: the linter must report no problem the change introduced in the changed files
+   (skipped when it reports none; problems already there before the change do not count, see
+   `tamma.agent.lint`).
 
 The checks are Tamma's own runs of the test and lint commands, not the model's word. Each
 passed phase is a commit on the issue branch. Budgets, loop detection and recording live in
@@ -21,6 +23,7 @@ from typing import Literal
 from tamma import event_types
 from tamma.agent.backend import AgentBackend
 from tamma.agent.budget import Spend
+from tamma.agent.lint import LintReport, check_linter_available, lint_change
 from tamma.agent.loop import (
     PhaseOutcome,
     StopReason,
@@ -37,7 +40,6 @@ from tamma.sandbox import CommandResult
 
 __all__ = ["Implementation", "TestFirstAgent"]
 
-LINTED_SUFFIXES = (".py", ".pyi")
 EVIDENCE_CHARS = 2_000
 """How much of the test output before and after goes into AGENT.FINISHED (and the PR body)."""
 
@@ -111,11 +113,15 @@ class TestFirstAgent:
         instance stopped by its budget): its passed phases are skipped and the phase it stopped
         in goes on from its conversation; give the loop's guard a larger budget first. `plan` is
         the approved plan, shown to the model with the issue. A run resumed after a kill passes
-        its completed phases (`passed`), with the workspace at the last one's commit."""
+        its completed phases (`passed`), with the workspace at the last one's commit.
+
+        A lint command that cannot run is a `ConfigError`, raised before any model call."""
         self._resume, self._plan = resume, plan
         self._summaries = dict(resume.summaries) if resume else {}
         self._commits = list(resume.commits) if resume else []
         done = set(self._summaries) | (resume.passed if resume else frozenset())
+        if self.lint_command and "lint" not in done:
+            check_linter_available(self.loop.toolbox, self.lint_command)
         before = resume.tests_before if resume else None
         after = resume.tests_after if resume else None
         try:
@@ -178,7 +184,7 @@ class TestFirstAgent:
         if report is None or report.passed:
             self.recorder.record(event_types.AGENT_PHASE_COMPLETED, phase="lint", skipped=True)
             return
-        first = f"{task_message(issue, 'lint')}\n\n{feedback('lint', report.output)}"
+        first = f"{task_message(issue, 'lint')}\n\n{feedback('lint', report.new_problems)}"
         self._phase(issue, "lint", self._lint_clean, f"Lint fixes for {issue.ref}", first)
 
     def _complete(self, phase: Phase, outcome: PhaseOutcome, attempts: int, commit_message: str) -> None:
@@ -221,16 +227,30 @@ class TestFirstAgent:
         report = self._run_lint()
         tests = self._verify_tests("lint")
         if report is not None and not report.passed:
-            return _Verdict(False, tests, feedback("lint", report.output))
+            return _Verdict(False, tests, feedback("lint", report.new_problems))
         return _Verdict(tests.passed, tests, feedback("tests_fail", tests.output))
 
-    def _run_lint(self) -> CommandResult | None:
-        files = [f for f in self.workspace.changed_files() if f.endswith(LINTED_SUFFIXES)]
-        if self.lint_command is None or not files:
+    def _run_lint(self) -> LintReport | None:
+        """The changed files linted against their base versions; None when nothing is linted
+        (no lint command, or `()`: linting turned off)."""
+        if not self.lint_command:
             return None
-        result = self.loop.toolbox.run([*self.lint_command, *files])
-        record_command(self.recorder, event_types.LINT_RAN, result, by="tamma")
-        return result
+        changed = self.workspace.changed_files()
+        report = lint_change(self.loop.toolbox, self.lint_command, changed, base=self.workspace.base_sha)
+        if report is None:
+            return None
+        record_command(
+            self.recorder,
+            event_types.LINT_RAN,
+            report.head,
+            by="tamma",
+            tree="head",
+            pre_existing_problems=report.pre_existing,
+            new_problems=len(report.new),
+        )
+        if report.base is not None:
+            record_command(self.recorder, event_types.LINT_RAN, report.base, by="tamma", tree="base")
+        return report
 
     def _finish(
         self,
