@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from event_store import EventStore
 
-pytest_plugins = ["tests.fakes.fixtures", "tests.config_fixtures"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.config_fixtures", "tests.prefect_fixtures"]
 
 ADMIN_URL = os.environ.get("TAMMA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgresql")

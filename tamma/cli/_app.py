@@ -13,6 +13,7 @@ import typer
 
 from tamma.cli import (
     audit,
+    bench,
     config_cmd,
     db,
     demo,
@@ -50,6 +51,7 @@ app.command("diff")(history.diff)
 app.command("replay")(replay.replay)
 app.add_typer(audit.app, name="audit")
 app.command("demo")(demo.demo)
+app.command("bench")(bench.bench)
 app.command("serve")(orchestrate.serve)
 app.command("worker")(orchestrate.worker)
 app.command("deploy")(orchestrate.deploy)

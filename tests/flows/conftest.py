@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from tamma.demo.scenario import DemoWorld, agent_settings, build_world, sandbox_settings
 
 
 @pytest.fixture(scope="session", autouse=True)
-def prefect_server() -> Iterator[None]:
-    """Prefect's test harness: a subprocess API server on a temporary SQLite database, with no
-    telemetry (there is no network) and no flow heartbeats (they slow every run down)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        patch.delenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", raising=False)
-        with prefect_test_harness(server_startup_timeout=90):
-            yield
+def _flows_need_prefect(prefect_server: None) -> None:
+    """Every flow test talks to the session's Prefect server (`tests.prefect_fixtures`)."""
 
 
 def demo_home(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -25,10 +25,10 @@ from flows.resolve_issue import resolve_in_process
 from tamma import event_types as et
 from tamma.audit.export import export
 from tamma.audit.report import render_report
-from tamma.demo.scenario import NEW_TEST, PLAN, DemoWorld, agent_settings
+from tamma.demo.scenario import NEW_TEST, PLAN, DemoWorld, agent_settings, analysis_answer, plan_answer
 from tamma.git import git
 from tamma.platforms._local_store import TrackerDB
-from tamma.providers import save_script, scripted_text, scripted_tool_use
+from tamma.providers import save_script, scripted_tool_use
 from tamma.redaction import Redactor
 
 PEM_BODY = "MIIEowIBAAKCAQEAvK3secretcorpusLINEonlyInThisKeyQ1w2e3r4t5y6u7i8o9p0"
@@ -111,10 +111,9 @@ def model_session(home: Path) -> str:
         ("finish", {"summary": f"add() adds; use {SHAPED['SESSION_JWT']} to deploy"}),
         ("finish", {"summary": "nothing to refactor"}),
     ]
-    analysis = {"ambiguity": 10, "reasons": [f"the reporter pasted {leaked}"], "questions": []}
     responses = [
-        scripted_text(json.dumps(analysis)),
-        scripted_text(f"{PLAN}\n\nDeploy with {leaked} (or {hidden})."),
+        analysis_answer(10, [f"the reporter pasted {leaked}"]),
+        plan_answer(f"{PLAN}\n\nDeploy with {leaked} (or {hidden})."),
         *(
             scripted_tool_use(name, arguments, tool_id=f"toolu_{n:02d}")
             for n, (name, arguments) in enumerate(calls)
@@ -213,8 +212,8 @@ def test_a_change_that_adds_a_configured_secret_is_never_pushed(
         ("finish", {"summary": "nothing to refactor"}),
     ]
     responses = [
-        scripted_text(json.dumps({"ambiguity": 5, "reasons": [], "questions": []})),
-        scripted_text(PLAN),
+        analysis_answer(5, ["clear"]),
+        plan_answer(PLAN),
         *(
             scripted_tool_use(name, arguments, tool_id=f"toolu_{n:02d}")
             for n, (name, arguments) in enumerate(calls)
