@@ -14,7 +14,7 @@ from tamma import event_types
 from tamma.agent._detect import detect_lint_command, detect_test_command
 from tamma.agent.backend import AgentBackend
 from tamma.agent.budget import BudgetGuard
-from tamma.agent.claude_code import ClaudeCodeBackend, ModelAccess
+from tamma.agent.claude_code import ClaudeCodeBackend, model_access
 from tamma.agent.lint import check_linter_available
 from tamma.agent.loop import LoopSettings, ToolUseLoop
 from tamma.agent.tools import Toolbox, ToolPolicy
@@ -29,7 +29,6 @@ from tamma.agent.workspace import (
 from tamma.errors import ConfigError
 from tamma.platforms import Issue
 from tamma.providers import PriceTable
-from tamma.providers._settings import api_key_for
 from tasks._budget import run_budget
 from tasks._context import RunContext
 
@@ -116,21 +115,10 @@ def _backend(ctx: RunContext, toolbox: Toolbox, guard: BudgetGuard, workspace: W
         guard,
         ctx.recorder,
         settings=ctx.settings.agent.claude_code,
-        access=_model_access(ctx),
+        access=model_access(ctx.settings.providers),
         home=ctx.settings.home / "claude-code" / workspace_key(ctx.ref),
         prices=PriceTable(ctx.settings.prices),
         sessions=_sessions_so_far(ctx),
-    )
-
-
-def _model_access(ctx: RunContext) -> ModelAccess:
-    for provider in ctx.settings.providers:
-        key = api_key_for(provider) if provider.kind == "anthropic" else None
-        if key:
-            return ModelAccess(api_key=key, base_url=provider.base_url)
-    raise ConfigError(
-        "the claude-code agent backend needs an Anthropic API key: set ANTHROPIC_API_KEY "
-        "(or the api_key_env of an anthropic provider in tamma.yaml)"
     )
 
 

@@ -25,7 +25,7 @@ def _spent_so_far(ctx: RunContext) -> Spend:
     spent = Spend()
     for event in ctx.store.read(Query.of(types=[event_types.AI_RESPONSE_RECEIVED], tags=[ctx.run_tag])):
         usage = event.data["usage"]
-        spent.turns += 1
+        spent.turns += 0 if event.data.get("reconciliation") else 1  # Claude Code's late-counted tokens
         spent.tokens += sum(usage.values())
         spent.cost_usd = round(spent.cost_usd + event.data["cost_usd"], 8)
     return spent

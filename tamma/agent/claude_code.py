@@ -14,15 +14,17 @@ workspace, under Tamma's rules rather than Claude Code's own:
   CLI (2.1.x) honours. Chosen over an MCP tool calling `Toolbox.run` because the model keeps
   the Bash tool it knows. A call that cannot be rewritten is refused.
 - **Budget.** The run's remaining turns and dollars are passed to the CLI. Tamma's own
-  `BudgetGuard` also counts every streamed response and interrupts the session when a cap is
-  reached.
+  `BudgetGuard` also counts every streamed response, at Tamma's prices, and interrupts the
+  session when a cap is reached (`_claude_usage`: each response's final usage, reconciled with
+  the CLI's count at the end). The model must have a price, or the backend refuses to start.
 - **Environment.** The CLI gets an isolated HOME under `$TAMMA_HOME/claude-code/`, a short
   private TMPDIR, telemetry, updates and non-essential traffic off, and of the secrets only the
-  model's API key: every other inherited variable is blanked (the SDK merges `env` over
+  model's API key and base URL, resolved as the built-in provider resolves them
+  (`_claude_access`): every other inherited variable is blanked (the SDK merges `env` over
   Tamma's own environment). No command the model runs sees any of it: the sandbox builds its
   environment from an allowlist.
-- **Recording.** Every assistant message, tool call, tool result and refusal becomes the
-  events the built-in loop writes (AI.RESPONSE.RECEIVED, TOOL.CALLED, TOOL.RESULT,
+- **Recording.** Every API response, tool call, tool result and refusal becomes the events
+  the built-in loop writes (AI.RESPONSE.RECEIVED, TOOL.CALLED, TOOL.RESULT,
   CODE.FILE.WRITTEN), tagged `agent:claude-code`; a call as the model sent it (its command,
   not the sandbox's wrapper). The session id is recorded, so a retried phase resumes its
   session instead of starting over.
@@ -36,25 +38,22 @@ import shutil
 import tempfile
 from collections.abc import Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from tamma import event_types
-from tamma.agent._claude_policy import CLAUDE_CODE_TOOLS, bash_timeout_ms, refusal, sandboxed_bash
+from tamma.agent._claude_access import ModelAccess, model_access
+from tamma.agent._claude_policy import CLAUDE_CODE_TOOLS, bash_timeout_ms
+from tamma.agent._claude_session import ClaudeSession
 from tamma.agent._paths import Refused
 from tamma.agent.budget import BudgetExceeded, BudgetGuard
-from tamma.agent.loop import PhaseOutcome, StopReason, record_budget_exceeded, record_file_written
+from tamma.agent.loop import PhaseOutcome, record_budget_exceeded
 from tamma.agent.settings import ClaudeCodeSettings
 from tamma.agent.tools import Toolbox
 from tamma.errors import ConfigError, TammaError
-from tamma.providers import Message, PriceTable, TextBlock, Usage
+from tamma.providers import Message, PriceTable, TextBlock
 from tamma.recorder import Recorder
 
-if TYPE_CHECKING:
-    from claude_agent_sdk import AssistantMessage, ResultMessage, UserMessage
-
-__all__ = ["ClaudeCodeBackend", "ClaudeCodeFailed", "ClaudeCodeUnavailable", "ModelAccess"]
+__all__ = ["ClaudeCodeBackend", "ClaudeCodeFailed", "ClaudeCodeUnavailable", "ModelAccess", "model_access"]
 
 INSTALL_HINT = "install it with: pip install 'tamma[claude-code]'"
 PHASE_RULES = """
@@ -87,14 +86,6 @@ class ClaudeCodeFailed(TammaError):
     """The Claude Code CLI could not start or stopped with an error of its own."""
 
 
-@dataclass(frozen=True)
-class ModelAccess:
-    """What the CLI needs to reach the model, and nothing more."""
-
-    api_key: str = field(repr=False)
-    base_url: str | None = None
-
-
 class ClaudeCodeBackend:
     name = "claude-code"
 
@@ -110,7 +101,9 @@ class ClaudeCodeBackend:
         prices: PriceTable,
         sessions: Mapping[str, str] | None = None,
     ) -> None:
-        """`sessions`: the session id each phase had in an earlier attempt, to resume."""
+        """`sessions`: the session id each phase had in an earlier attempt, to resume. A model
+        without a price is refused here, before any session starts."""
+        prices.require(settings.model, setting="agent.claude_code.model")
         self.toolbox, self.guard = toolbox, guard
         self.recorder = recorder.with_tags("agent:claude-code")
         self.settings, self.access, self.home, self.prices = settings, access, home, prices
@@ -125,15 +118,7 @@ class ClaudeCodeBackend:
 
     async def _session(self, phase: str, system: str, prompt: str) -> PhaseOutcome:
         try:
-            from claude_agent_sdk import (
-                AssistantMessage,
-                ClaudeSDKClient,
-                ClaudeSDKError,
-                CLINotFoundError,
-                ResultMessage,
-                SystemMessage,
-                UserMessage,
-            )
+            from claude_agent_sdk import ClaudeSDKClient, ClaudeSDKError, CLINotFoundError, ResultMessage
         except ImportError:
             raise ClaudeCodeUnavailable(
                 f"the claude-code agent backend needs claude-agent-sdk; {INSTALL_HINT}"
@@ -141,23 +126,18 @@ class ClaudeCodeBackend:
         reached = self.guard.reached()
         if reached is not None:
             return self.stopped_by_budget(phase, reached)
-        session = _Session(phase, self)
+        session = ClaudeSession(phase, self)
         scratch = Path(tempfile.mkdtemp(prefix="tamma-cc-"))  # short: the CLI's socket path has a limit
         try:
             options = self._options(session, system, scratch)
             async with ClaudeSDKClient(options) as client:
                 await client.query(prompt)
                 async for message in client.receive_response():
-                    if isinstance(message, SystemMessage) and message.subtype == "init":
-                        session.started(str(message.data.get("session_id", "")))
-                    elif isinstance(message, AssistantMessage):
-                        if session.answered(message) is not None and not session.interrupted:
-                            session.interrupted = True
-                            await client.interrupt()
-                    elif isinstance(message, UserMessage):
-                        session.tool_results(message)
-                    elif isinstance(message, ResultMessage):
+                    if isinstance(message, ResultMessage):
                         return session.finished(message)
+                    session.take(message)
+                    if session.reached_cap():
+                        await client.interrupt()
         except CLINotFoundError as missing:
             raise ClaudeCodeUnavailable(
                 f"the Claude Code CLI was not found ({missing}); {INSTALL_HINT}"
@@ -169,7 +149,7 @@ class ClaudeCodeBackend:
             shutil.rmtree(scratch, ignore_errors=True)
         return session.outcome("failed", "the Claude Code session ended without a result")
 
-    def _options(self, session: _Session, system: str, scratch: Path) -> Any:
+    def _options(self, session: ClaudeSession, system: str, scratch: Path) -> Any:
         from claude_agent_sdk import (
             ClaudeAgentOptions,
             HookMatcher,
@@ -213,6 +193,7 @@ class ClaudeCodeBackend:
             max_budget_usd=max(0.0, budget.max_cost_usd - spent.cost_usd),
             cli_path=self.settings.cli_path,
             resume=self.sessions.get(session.phase),
+            include_partial_messages=True,  # the API's stream events: each response's final usage
             env=self._environment(scratch),
             stderr=session.stderr.append,
         )
@@ -237,181 +218,6 @@ class ClaudeCodeBackend:
         """Record the cap reached and the phase's outcome."""
         record_budget_exceeded(self.recorder, phase, reached, self.guard)
         return PhaseOutcome(phase, "budget", str(reached))
-
-
-class _Session:
-    """One phase's conversation as it streams: what to record, and how it ended."""
-
-    def __init__(self, phase: str, backend: ClaudeCodeBackend) -> None:
-        self.phase, self.backend = phase, backend
-        self.recorder = backend.recorder
-        self.stderr: list[str] = []
-        self.interrupted = False
-        self._calls: dict[str, tuple[str, dict[str, Any]]] = {}
-        self._refused: set[str] = set()
-        self._responses: set[str] = set()
-        self._pending: dict[str, Any] | None = None
-        self._files: list[str] = []
-        self._budget_stop: str | None = None
-        self._text = ""
-
-    def started(self, session_id: str) -> None:
-        self.recorder.record(
-            event_types.AGENT_SESSION_STARTED,
-            phase=self.phase,
-            backend="claude-code",
-            session_id=session_id,
-            resumed=self.backend.sessions.get(self.phase) == session_id,
-        )
-        self.backend.sessions[self.phase] = session_id
-
-    def allowed_input(self, call_id: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        """The input the call runs with (a Bash command in the sandbox), or `Refused` saying why
-        Tamma refuses it; once a cap is reached, every call is refused, so nothing more happens
-        in the workspace while the interrupt reaches the CLI."""
-        toolbox = self.backend.toolbox
-        try:
-            if self._budget_stop is not None:
-                raise Refused(f"the run's budget is spent ({self._budget_stop})")
-            why = refusal(toolbox.root, toolbox.policy, tool, arguments)
-            if why:
-                raise Refused(why)
-            return sandboxed_bash(toolbox, arguments) if tool == "Bash" else arguments
-        except Refused:
-            self._refused.add(call_id)
-            raise
-
-    def answered(self, message: AssistantMessage) -> BudgetExceeded | None:
-        """Take one streamed assistant message (an API response may come as several, one per
-        content block); the budget cap reached, if any, so the session can be interrupted."""
-        from claude_agent_sdk import TextBlock as SdkText
-        from claude_agent_sdk import ToolUseBlock
-
-        key = message.message_id or f"message-{len(self._responses)}"
-        if self._pending is not None and self._pending["id"] != key:
-            self.flush()
-        if self._pending is None:
-            usage, cost = self._usage(message)
-            self._responses.add(key)
-            self._pending = {"id": key, "message": message, "content": [], "usage": usage, "cost": cost}
-        for block in message.content:
-            if isinstance(block, SdkText):
-                self._pending["content"].append({"type": "text", "text": block.text})
-                self._text = block.text
-            elif isinstance(block, ToolUseBlock):
-                self._pending["content"].append(
-                    {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
-                )
-                self._calls[block.id] = (block.name, block.input)
-        reached = self.backend.guard.reached()
-        if reached is not None and self._budget_stop is None:
-            self._budget_stop = str(reached)
-            self.flush()
-            self.backend.stopped_by_budget(self.phase, reached)
-        return reached
-
-    def flush(self) -> None:
-        """Record the response taken so far as one AI.RESPONSE.RECEIVED and its tool calls."""
-        pending, self._pending = self._pending, None
-        if pending is None:
-            return
-        message, content = pending["message"], pending["content"]
-        self.recorder.record(
-            event_types.AI_RESPONSE_RECEIVED,
-            actor="model",
-            provider="claude-code",
-            model=message.model,
-            phase=self.phase,
-            response={"id": pending["id"], "content": content, "stop_reason": message.stop_reason},
-            usage=pending["usage"].model_dump(),
-            cost_usd=pending["cost"],
-            error=message.error,
-        )
-        for call in (entry for entry in content if entry["type"] == "tool_use"):
-            self.recorder.record(
-                event_types.TOOL_CALLED,
-                phase=self.phase,
-                call_id=call["id"],
-                tool=call["name"],
-                input=call["input"],
-            )
-
-    def _usage(self, message: AssistantMessage) -> tuple[Usage, float]:
-        """The response's usage and cost, added to the run's budget (once per response)."""
-        raw = message.usage or {}
-        usage = Usage(
-            input_tokens=int(raw.get("input_tokens", 0)),
-            output_tokens=int(raw.get("output_tokens", 0)),
-            cache_read_tokens=int(raw.get("cache_read_input_tokens", 0)),
-            cache_write_tokens=int(raw.get("cache_creation_input_tokens", 0)),
-        )
-        cost = self.backend.prices.cost(message.model, usage)
-        self.backend.guard.add(usage.total_input_tokens + usage.output_tokens, cost)
-        return usage, cost
-
-    def tool_results(self, message: UserMessage) -> None:
-        from claude_agent_sdk import ToolResultBlock
-
-        self.flush()
-        if isinstance(message.content, str):
-            return
-        for block in message.content:
-            if not isinstance(block, ToolResultBlock):
-                continue
-            tool, arguments = self._calls.get(block.tool_use_id, ("?", {}))
-            content = block.content if isinstance(block.content, str) else _joined(block.content)
-            failed = bool(block.is_error)
-            self.recorder.record(
-                event_types.TOOL_RESULT,
-                phase=self.phase,
-                call_id=block.tool_use_id,
-                tool=tool,
-                is_error=failed,
-                refused=block.tool_use_id in self._refused,
-                content=content,
-            )
-            if tool in ("Write", "Edit") and not failed:
-                self._file_written(str(arguments.get("file_path", "")))
-
-    def _file_written(self, given: str) -> None:
-        root = self.backend.toolbox.root.resolve()
-        path = Path(given) if Path(given).is_absolute() else root / given
-        relative = path.resolve().relative_to(root).as_posix()
-        self._files.append(relative)
-        record_file_written(self.recorder, self.backend.toolbox, relative, phase=self.phase)
-
-    def finished(self, result: ResultMessage) -> PhaseOutcome:
-        self.flush()
-        self.recorder.record(
-            event_types.AGENT_SESSION_FINISHED,
-            phase=self.phase,
-            session_id=result.session_id,
-            subtype=result.subtype,
-            is_error=result.is_error,
-            num_turns=result.num_turns,
-            total_cost_usd=result.total_cost_usd,
-            usage=result.usage or {},
-            permission_denials=result.permission_denials or [],
-        )
-        if self._budget_stop is not None or result.subtype == "error_max_budget_usd":
-            return self.outcome(
-                "budget", self._budget_stop or "Claude Code reached the run's remaining dollars"
-            )
-        if result.is_error:
-            reason = result.result or "; ".join(result.errors or []) or result.subtype
-            return self.outcome("failed", f"Claude Code stopped: {reason}")
-        return self.outcome("finished", "Claude Code ended the phase", summary=result.result or self._text)
-
-    def outcome(self, stop: StopReason, reason: str, summary: str = "") -> PhaseOutcome:
-        return PhaseOutcome(
-            self.phase, stop, reason, summary=summary, files_written=tuple(dict.fromkeys(self._files))
-        )
-
-
-def _joined(content: Any) -> str:
-    if not content:
-        return ""
-    return "\n".join(str(item.get("text", item)) if isinstance(item, dict) else str(item) for item in content)
 
 
 def _run_to_completion(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -2,14 +2,14 @@
 
     agent:
       test_command: [python, -m, pytest, -q]   # default: detected (pytest, npm test, go test, cargo test)
-      lint_command: [python, -m, ruff, check]  # default: ruff for Python repositories, else none
+      lint_command: [python, -m, ruff, check]  # default: ruff for Python repositories (if it runs), else none; [] = off
       allowed_commands: [git, ls]              # what run_command may start; default none
       command_timeout_s: 600
       attempts_per_phase: 3
       author: {name: Tamma, email: tamma@localhost}
       budget: {max_turns: 60, max_tokens: 2000000, max_cost_usd: 5.0, max_wall_s: 3600}
       backend: builtin                         # or claude-code (TAMMA_AGENT_BACKEND, tamma run --agent)
-      claude_code: {model: claude-sonnet-4-5, max_turns: 30, cli_path: null}
+      claude_code: {model: claude-opus-5-5, max_turns: 30, cli_path: null}
 
 Only configuration sets these; nothing an issue or the model says changes them.
 """
@@ -50,8 +50,10 @@ class ClaudeCodeSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: str | None = None
-    """None: Claude Code's default model."""
+    model: str = Field(default="claude-opus-5-5", min_length=1)
+    """Needs a price in Tamma's table or `prices:`; the backend refuses to start without one. The
+    default is the bundled CLI's (2.1.3xx) own with an API key, named here so that its price is
+    checked before the session starts and a CLI upgrade cannot switch to a model costed at $0."""
     max_turns: int = Field(default=30, ge=1)
     """Per phase; the run's `budget.max_turns` caps all phases together as well."""
     cli_path: Path | None = None

@@ -47,7 +47,12 @@ def store(tmp_path: Path) -> Iterator[EventStore]:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    root = tmp_path / "workspace"
+    return make_workspace(tmp_path)
+
+
+def make_workspace(parent: Path) -> Path:
+    """A workspace under `parent` whose `add()` subtracts."""
+    root = parent / "workspace"
     (root / ".git").mkdir(parents=True)
     (root / "calc.py").write_text("def add(a, b):\n    return a - b\n")
     return root
@@ -61,16 +66,18 @@ def backend_for(
     budget: Budget | None = None,
     settings: ClaudeCodeSettings | None = None,
     policy: ToolPolicy = POLICY,
+    access: ModelAccess | None = None,
+    prices: PriceTable | None = None,
 ) -> ClaudeCodeBackend:
     cc.serve_claude_code(fake)
     return ClaudeCodeBackend(
         Toolbox(workspace, policy),
-        BudgetGuard(budget or Budget(), PriceTable()),
+        BudgetGuard(budget or Budget(), prices or PriceTable()),
         Recorder(store, TAGS),
         settings=settings or ClaudeCodeSettings(),
-        access=ModelAccess(api_key=cc.FAKE_API_KEY, base_url=fake.base_url),
+        access=access or ModelAccess(api_key=cc.FAKE_API_KEY, base_url=fake.base_url),
         home=workspace.parent / "claude-home",
-        prices=PriceTable(),
+        prices=prices or PriceTable(),
     )
 
 
