@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tamma.agent._argv import check_argv
 from tamma.agent._paths import Refused, confined_path, first_lone_surrogate, relative_name
+from tamma.agent.prompts import untrusted
 from tamma.providers import ToolSpec
 from tamma.sandbox import CommandResult, Sandbox
 
@@ -305,12 +306,12 @@ class Toolbox:
 
     def _run_tests(self, args: RunTests) -> ToolResult:
         result = self.run_tests()
-        return ToolResult(f"{result.summary()}\n{result.output}", tests=result)
+        return ToolResult(_command_report(result, "test-output"), tests=result)
 
     def _run_command(self, args: RunCommand) -> ToolResult:
         check_argv(args.argv, allowed=self.policy.allowed_commands, root=self.root)
         result = self.run(args.argv)
-        return ToolResult(f"{result.summary()}\n{result.output}", is_error=result.exit_code is None)
+        return ToolResult(_command_report(result, "command-output"), is_error=result.exit_code is None)
 
     def _finish(self, args: Finish) -> ToolResult:
         return ToolResult("phase finished", finished=args.summary)
@@ -396,3 +397,8 @@ def _as_text(name: str) -> str:
     """A file name as text the model can be sent: bytes that are not UTF-8 (git allows them in
     names) shown as \\xNN escapes."""
     return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _command_report(result: CommandResult, source: str) -> str:
+    """Tamma's summary of a run, then what the repository's code printed, as untrusted data."""
+    return f"{result.summary()}\n{untrusted(source, {'output': result.output})}"

@@ -215,7 +215,7 @@ def test_the_same_session_through_the_anthropic_sdk_against_the_fake_api(
     assert all(r.json["stream"] is True for r in fake_anthropic.requests)
     first = fake_anthropic.requests[0].json
     assert {tool["name"] for tool in first["tools"]} >= {"read_file", "edit_file", "run_tests", "finish"}
-    assert "<untrusted_data source=\"issue\">" in first["messages"][0]["content"][0]["text"]
+    assert '<untrusted_data source="issue">' in first["messages"][0]["content"][0]["text"]
     fix_turn = fake_anthropic.requests[5].json["messages"]
     assert fix_turn[-1]["content"][0]["type"] == "tool_result"
     assert result.spent.turns == len(FIX_SESSION)
