@@ -20,3 +20,13 @@ def check_sandbox(settings: Settings) -> None:
     sandbox.check()
     if not sandbox.policy.confined:
         typer.secho(f"warning: {UNCONFINED_WARNING}", fg="yellow", err=True)
+
+
+def check_agent_prices(settings: Settings, agent: str | None) -> None:
+    """Stop (ConfigError, with the `prices:` entry to add) when the run's Claude Code model has
+    no price: its spend could not be counted against the budget."""
+    if (agent or settings.agent.backend) != "claude-code":
+        return
+    from tamma.providers import PriceTable
+
+    PriceTable(settings.prices).require(settings.agent.claude_code.model, setting="agent.claude_code.model")

@@ -76,7 +76,7 @@ def run(
     from rich.console import Console
 
     from tamma.cli._prefect import use_prefect
-    from tamma.cli._preflight import check_sandbox
+    from tamma.cli._preflight import check_agent_prices, check_sandbox
     from tamma.config import load_settings
     from tamma.errors import TammaError
     from tamma.platforms import IssueRef
@@ -89,6 +89,7 @@ def run(
     settings = load_settings(database_url=database_url)
     ref = IssueRef.parse(issue_ref, gitea_hosts=settings.platforms.gitea.web_hosts)
     check_sandbox(settings)
+    check_agent_prices(settings, agent)
     console = Console(highlight=False)
     where = use_prefect(settings.home, console_level="CRITICAL")
     given = run_id is not None
