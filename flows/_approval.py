@@ -1,20 +1,25 @@
 """Human decisions inside a flow run: pause for input, record who decided what.
 
-`pause_flow_run(wait_for_input=Decision)` keeps the run (and its process) waiting until the
-Prefect UI's Resume form, `tamma approve`/`tamma reject`, or `tamma run`'s own prompt answers
-it. The Prefect flow run id goes into APPROVAL.REQUESTED, which is how those commands find the
-run to resume from a Tamma run id. A policy (`auto_approve`, `merge_policy=auto`) decides
-without pausing, and says so in the event.
+A run started by `tamma run` pauses (`pause_flow_run(wait_for_input=Decision)`): its process
+waits, so `tamma run`'s own prompt can answer. A deployment's run suspends instead
+(`suspend_flow_run`): the flow run leaves its worker, which is free for other issues while a
+human takes a day to decide, and the answer reschedules it; a worker then runs the flow again
+from the top, where every finished step is a no-op (the event log says it is done) and the
+same suspension (same key) hands back the answer. Either way the Prefect UI's Resume form,
+`tamma approve`/`tamma reject` answer it. The Prefect flow run id goes into APPROVAL.REQUESTED
+(once, not again when a resumed run passes by), which is how those commands find the run to
+resume from a Tamma run id. A policy (`auto_approve`, `merge_policy=auto`) decides without
+waiting, and says so in the event.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from prefect import pause_flow_run
+from prefect import pause_flow_run, suspend_flow_run
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 from pydantic import Field
 
 from tamma import event_types
@@ -47,12 +52,14 @@ def decide(ctx: RunContext, subject: Subject, text: str, *, by_policy: bool) -> 
         actor = "policy"
     else:
         flow_run_id = str(flow_run.id or "")
-        ctx.recorder.record(
-            event_types.APPROVAL_REQUESTED,
-            subject=subject,
-            flow_run_id=flow_run_id,
-            timeout_s=ctx.options.approval_timeout_s,
-        )
+        state = run_state(ctx.store, ctx.run_id)
+        if (state.awaiting_approval, state.awaiting_subject) != (flow_run_id, subject):
+            ctx.recorder.record(
+                event_types.APPROVAL_REQUESTED,
+                subject=subject,
+                flow_run_id=flow_run_id,
+                timeout_s=ctx.options.approval_timeout_s,
+            )
         recorded = ctx.replay.decision(subject) if ctx.replay else None
         if recorded is not None:
             decision = Decision(decision=recorded.decision, plan=recorded.plan, reason=recorded.reason)
@@ -89,12 +96,18 @@ def _recorded_decision(ctx: RunContext, subject: Subject) -> Decision | None:
 
 
 def _wait_for_decision(ctx: RunContext, subject: Subject, text: str) -> Decision:
-    """Pause the flow run until someone answers (a timeout rejects)."""
+    """Wait for someone to answer: a deployment's run suspends (its process exits here and the
+    answer comes back when the resumed run calls this again), any other run pauses (a timeout
+    rejects)."""
     prompt = Decision.with_initial_data(
         description=f"**Tamma asks you to approve the {subject} for {ctx.ref}** (run {ctx.run_id})\n\n{text}",
         decision="approve",
         plan=text if subject == "plan" else "",
     )
+    if deployment.id is not None:
+        return suspend_flow_run(
+            wait_for_input=prompt, timeout=ctx.options.approval_timeout_s, key=f"{ctx.run_id}-{subject}"
+        )
     try:
         decision: Decision = pause_flow_run(
             wait_for_input=prompt,

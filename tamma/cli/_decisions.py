@@ -36,16 +36,20 @@ def waiting_flow_run(store: EventStore, run_id: str) -> str:
     return state.awaiting_approval
 
 
-def answer(flow_run_id: str, run_input: dict[str, Any], *, within_s: float = ACCEPT_WITHIN_S) -> None:
-    """Resume the paused flow run with `run_input`, retrying while it is not yet paused."""
+def answer(flow_run_id: str, run_input: dict[str, Any], *, within_s: float = ACCEPT_WITHIN_S) -> bool:
+    """Resume the waiting flow run with `run_input`, retrying while it is not yet paused; whether
+    it was suspended (a deployment's run, which a worker of its pool now picks up again)."""
+    from prefect.client.orchestration import get_client
     from prefect.exceptions import FlowPauseTimeout
     from prefect.flow_runs import resume_flow_run
 
     deadline = time.monotonic() + within_s
     while True:
         try:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(UUID(flow_run_id)).state
             resume_flow_run(UUID(flow_run_id), run_input=run_input)
-            return
+            return state is not None and state.name == "Suspended"
         except FlowPauseTimeout:
             raise TammaError("the run stopped waiting: its approval timed out") from None
         except Exception as exc:  # not paused yet, schema not stored yet, server busy

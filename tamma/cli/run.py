@@ -264,12 +264,14 @@ def _decide(run_id: str, run_input: dict[str, Any], database_url: str | None, do
         flow_run_id = waiting_flow_run(store, run_id)
         position = record_decision(store, run_id, run_input)
         try:
-            answer(flow_run_id, run_input, within_s=DEAD_RUN_WITHIN_S)
-            live = picked_up(store, run_id, after=position, within_s=DEAD_RUN_WITHIN_S)
+            suspended = answer(flow_run_id, run_input, within_s=DEAD_RUN_WITHIN_S)
+            live = suspended or picked_up(store, run_id, after=position, within_s=DEAD_RUN_WITHIN_S)
         except TammaError:  # no Prefect run paused there any more
-            live = False
+            suspended = live = False
         issue = run_state(store, run_id).issue
-    if live:
+    if suspended:
+        typer.echo(f"run {run_id}: {done}; its flow run is scheduled again, for a worker of its pool")
+    elif live:
         typer.echo(f"run {run_id}: {done}; the run goes on")
     else:
         typer.echo(

@@ -25,7 +25,7 @@ from event_store import EventStore, Query
 from tamma import event_types as et
 from tamma.demo.scenario import agent_settings, build_world, sandbox_settings
 from tests.cli.conftest import TAMMA
-from tests.flows.test_work_pool import free_port
+from tests.flows.conftest import free_port
 
 RUN = "r-519a1001"
 STOPS = [pytest.param(signal.SIGTERM, 143, id="SIGTERM"), pytest.param(signal.SIGINT, 130, id="Ctrl-C")]

@@ -1,0 +1,84 @@
+"""A deployed run that waits for approval holds no process: it suspends and leaves its worker;
+approved with `tamma approve`, a worker runs it again and it goes on to the pull request with
+every side effect once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from event_store import EventStore, Query
+from tamma import event_types as et
+from tamma.demo.scenario import DemoWorld
+from tests.flows.conftest import BIN
+
+RUN = "r-5usp3nd1"
+
+
+def flow_run_state(api: str) -> str:
+    runs = httpx.post(f"{api}/flow_runs/filter", json={"limit": 5}, timeout=30).json()
+    [resolve] = [r for r in runs if r["parameters"].get("run_id") == RUN]
+    return str(resolve["state"]["name"])
+
+
+def kinds(home: Path) -> list[str]:
+    with EventStore(f"sqlite:///{home / 'events.db'}") as store:
+        return [e.type for e in store.read(Query.of(tags=[f"run:{RUN}"]))]
+
+
+def test_a_deployed_run_suspends_for_approval_and_a_worker_finishes_it_once_approved(
+    world: DemoWorld,
+    home: Path,
+    prefect_api: str,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {"PREFECT_API_URL": prefect_api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=300, cwd=home)
+        assert done.returncode == 0, f"{args}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        return done
+
+    run(str(BIN / "tamma"), "deploy")
+    run(
+        str(BIN / "prefect"),
+        "deployment",
+        "run",
+        "resolve-issue/resolve-issue",
+        "-p",
+        f"issue_ref={world.issue_ref}",
+        "-p",
+        f"run_id={RUN}",
+        "-p",
+        f"script={world.script}",
+        "-p",
+        "ci_poll_s=0.2",
+    )
+    worked = run(str(BIN / "tamma"), "worker", "--run-once")  # returns: the run suspended, its process ended
+    assert flow_run_state(prefect_api) == "Suspended", worked.stdout[-3000:] + worked.stderr[-3000:]
+    assert kinds(home).count(et.APPROVAL_REQUESTED) == 1
+    assert et.APPROVAL_PROVIDED not in kinds(home)
+    assert subprocess.run(["pgrep", "-f", RUN], capture_output=True).returncode == 1  # nothing runs it
+
+    approved = run(str(BIN / "tamma"), "approve", RUN)
+    assert "scheduled again, for a worker of its pool" in approved.stdout
+    resumed = run(str(BIN / "tamma"), "worker", "--run-once")
+
+    events = kinds(home)
+    assert flow_run_state(prefect_api) == "AwaitingMerge", resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    for once in (
+        et.ISSUE_CLAIMED,
+        et.RUN_STARTED,
+        et.ANALYSIS_COMPLETED,
+        et.PLAN_PROPOSED,
+        et.APPROVAL_REQUESTED,
+        et.APPROVAL_PROVIDED,
+        et.PR_CREATED,
+        et.RUN_COMPLETED,
+    ):
+        assert events.count(once) == 1, once
+    issue = world.platform.get_issue(1)
+    assert sum("Tamma's plan" in c.body for c in issue.comments) == 1
