@@ -22,6 +22,7 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed, Failed
 
 from flows._approval import decide
+from flows._slots import run_slots
 from tamma import event_types
 from tamma.agent.budget import BudgetExceeded
 from tamma.agent.settings import AgentBackendName
@@ -109,7 +110,8 @@ def resolve_issue(
     ctx = open_run(issue_ref, options, run_id, claimant=claimant)
     try:
         _name_flow_run(ctx)
-        summary = resolve_run(ctx, claimant, continue_own=continue_own and run_id is not None)
+        with run_slots(ctx.ref):
+            summary = resolve_run(ctx, claimant, continue_own=continue_own and run_id is not None)
         publish_summary(ctx, summary)
         return _final_state(summary)
     finally:

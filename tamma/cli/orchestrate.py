@@ -17,6 +17,7 @@ import typer
 
 from tamma.cli._options import DatabaseUrl
 from tamma.cli._signals import run_child
+from tamma.cli.metrics import MetricsHost, MetricsPort, serving_metrics
 from tamma.errors import TammaError
 
 WORK_POOL = "tamma"
@@ -49,6 +50,8 @@ def serve(
         str, typer.Option(help="Address to listen on (0.0.0.0 for other machines).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the UI and API.")] = 4200,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Start a Prefect server with its UI: watch runs and approve plans in the browser."""
     from tamma.cli._prefect import use_prefect
@@ -57,15 +60,16 @@ def serve(
     use_prefect(load_settings().home)
     shown = "127.0.0.1" if host == "0.0.0.0" else host
     typer.echo(f"Prefect UI at http://{shown}:{port}; workers use PREFECT_API_URL=http://{shown}:{port}/api")
-    _prefect(
-        "server",
-        "start",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        env={"PREFECT_UI_API_URL": f"http://{shown}:{port}/api"},
-    )
+    with serving_metrics(metrics_port, metrics_host):
+        _prefect(
+            "server",
+            "start",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            env={"PREFECT_UI_API_URL": f"http://{shown}:{port}/api"},
+        )
 
 
 def worker(
@@ -73,23 +77,38 @@ def worker(
     run_once: Annotated[
         bool, typer.Option("--run-once", help="Take the runs scheduled now, then exit.")
     ] = False,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Run flows from the work pool on this machine (needs PREFECT_API_URL)."""
     if not os.environ.get("PREFECT_API_URL"):
         raise TammaError("set PREFECT_API_URL to the Prefect server's API (e.g. http://prefect:4200/api)")
-    _prefect("worker", "start", "--pool", pool, "--type", "process", *(["--run-once"] if run_once else []))
+    with serving_metrics(metrics_port, metrics_host):
+        _prefect(
+            "worker", "start", "--pool", pool, "--type", "process", *(["--run-once"] if run_once else [])
+        )
 
 
 def deploy(
     pool: Annotated[
         str, typer.Option(help="The process work pool to create (if missing) and deploy to.")
     ] = WORK_POOL,
+    max_runs: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Resolve-issue runs working at once over the whole pool (a global concurrency limit)."
+        ),
+    ] = 4,
 ) -> None:
-    """Deploy prefect.yaml (resolve-issue, replay-run, backlog-sweep) to the Prefect server."""
+    """Deploy prefect.yaml (resolve-issue, replay-run, backlog-sweep) to the Prefect server, and
+    create the work pool and the `tamma-runs` global concurrency limit that bounds the pool."""
     if not os.environ.get("PREFECT_API_URL"):
         raise TammaError("set PREFECT_API_URL to the Prefect server's API (e.g. http://prefect:4200/api)")
+    from flows._slots import POOL_LIMIT, ensure_limit
+
     root = checkout()
     _prefect("work-pool", "create", pool, "--type", "process", check=False)  # exists already: fine
+    ensure_limit(POOL_LIMIT, max_runs)
     os.chdir(root)
     env = {"TAMMA_CHECKOUT": str(root), "TAMMA_SWEEP_REPO": os.environ.get("TAMMA_SWEEP_REPO", "local:demo")}
     _prefect("--no-prompt", "deploy", "--all", env=env)
