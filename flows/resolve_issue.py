@@ -22,6 +22,7 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed, Failed
 
 from flows._approval import decide
+from flows._clarify import clarification
 from flows._slots import run_slots
 from tamma import event_types
 from tamma.agent.budget import BudgetExceeded
@@ -37,7 +38,7 @@ from tasks._artifacts import publish_summary
 from tasks._context import AnswersFrom, MergePolicy, RunContext, RunOptions, open_run
 from tasks._logging import log_steps_to_prefect
 from tasks._model import NoUsableAnswer
-from tasks.analyze import analyze_issue, wait_for_clarification
+from tasks.analyze import analyze_issue
 from tasks.ci import fix_ci, watch_ci
 from tasks.claim import claim_issue, lost_claim_message, release_claim
 from tasks.finish import complete_run, escalate, merge_pull_request, reach_checkpoint
@@ -241,7 +242,7 @@ def _plan(ctx: RunContext) -> str | None:
     analysis = analyze_issue(ctx)
     replies: tuple[Comment, ...] = ()
     if analysis["needs_clarification"]:
-        answered = wait_for_clarification(ctx, analysis["questions"])
+        answered = clarification(ctx, analysis["questions"])
         if answered is None:
             return None
         replies = answered

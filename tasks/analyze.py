@@ -25,6 +25,8 @@ from tasks._step import step
 
 __all__ = ["ANALYSIS_SYSTEM", "analyze_issue", "wait_for_clarification"]
 
+TYPED_IN_THE_UI = "prefect-ui"
+"""The author of an answer typed into the Prefect UI's form of a suspended run."""
 ACCEPTED_ROLES: dict[AnswersFrom, frozenset[ReplyRole]] = {
     "reporter": frozenset({"reporter"}),
     "maintainers": frozenset({"reporter", "maintainer"}),
@@ -58,8 +60,13 @@ def analyze_issue(ctx: RunContext) -> dict[str, Any]:
 
 
 @step("clarify")
-def wait_for_clarification(ctx: RunContext, questions: list[str]) -> tuple[Comment, ...] | None:
-    """Ask the questions once, then poll for replies; None when the timeout passes first."""
+def wait_for_clarification(
+    ctx: RunContext, questions: list[str], *, wait: bool = True, typed: str = ""
+) -> tuple[Comment, ...] | None:
+    """Ask the questions once, then look for replies: until the clarification timeout (`wait`),
+    or once (a deployment's run, which suspends between looks: `flows._clarify`). `typed` is an
+    answer given in the Prefect UI's form, taken when the issue has none: whoever can resume
+    the run there speaks for the maintainers. None when no answer came."""
     state = run_state(ctx.store, ctx.run_id)
     if state.clarification is not None:
         return tuple(Comment(**reply) for reply in state.replies)
@@ -67,13 +74,15 @@ def wait_for_clarification(ctx: RunContext, questions: list[str]) -> tuple[Comme
     body = f"Tamma needs a little more detail before planning a fix:\n\n{listed}\n\nReply on this issue; Tamma will pick the answer up."
     if post_once(ctx, "questions", body) is not None:
         ctx.recorder.record(event_types.CLARIFICATION_REQUESTED, questions=questions)
-    deadline = time.monotonic() + ctx.options.clarification_timeout_s
+    deadline = time.monotonic() + (ctx.options.clarification_timeout_s if wait else 0)
     asked = marker(f"{ctx.run_id}-questions")
-    while time.monotonic() < deadline:
+    while True:
         issue = ctx.issue()
         seen = _comments_after(issue, asked)
         accepted = ACCEPTED_ROLES[ctx.options.answers_from]
         replies = tuple(c for c in seen if Reply.of(c, issue).role in accepted)
+        if not replies and typed.strip():
+            replies = (Comment(id="prefect-ui", author=TYPED_IN_THE_UI, body=typed.strip()),)
         if replies:
             ctx.recorder.record(
                 event_types.CLARIFICATION_RECEIVED,
@@ -83,8 +92,9 @@ def wait_for_clarification(ctx: RunContext, questions: list[str]) -> tuple[Comme
                 seen=[_as_data(c) for c in seen],
             )
             return replies
+        if time.monotonic() >= deadline:
+            return None
         time.sleep(ctx.options.clarification_poll_s)
-    return None
 
 
 def _comments_after(issue: Issue, asked: str) -> tuple[Comment, ...]:

@@ -1,6 +1,6 @@
-"""A deployed run that waits for approval holds no process: it suspends and leaves its worker;
-approved with `tamma approve`, a worker runs it again and it goes on to the pull request with
-every side effect once."""
+"""A deployed run that waits for a human holds no process: it suspends and leaves its worker.
+Approved with `tamma approve`, or resumed from the UI once the reporter answered its questions,
+a worker runs it again and it goes on to the pull request with every side effect once."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import httpx
 
 from event_store import EventStore, Query
 from tamma import event_types as et
-from tamma.demo.scenario import DemoWorld
+from tamma.demo.scenario import DemoWorld, analysis_answer, build_world, conversations
+from tamma.providers import save_script
 from tests.flows.conftest import BIN
 
 RUN = "r-5usp3nd1"
@@ -82,3 +83,65 @@ def test_a_deployed_run_suspends_for_approval_and_a_worker_finishes_it_once_appr
         assert events.count(once) == 1, once
     issue = world.platform.get_issue(1)
     assert sum("Tamma's plan" in c.body for c in issue.comments) == 1
+
+
+def test_a_deployed_run_suspends_for_answers_and_reads_them_from_the_issue_when_resumed(
+    home: Path, prefect_api: str
+) -> None:
+    world = build_world(home, ci_failure=False)
+    asking = conversations(ci_failure=False) | {
+        "analysis": [analysis_answer(85, ["no currency"], ["Which currency?"])]
+    }
+    script = save_script(asking, home / "asking-session.json")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {"PREFECT_API_URL": prefect_api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=300, cwd=home)
+        assert done.returncode == 0, f"{args}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        return done
+
+    run(str(BIN / "tamma"), "deploy")
+    parameters = [
+        f"issue_ref={world.issue_ref}",
+        f"run_id={RUN}",
+        f"script={script}",
+        "auto_approve=true",
+        "ci_poll_s=0.2",
+    ]
+    run(
+        str(BIN / "prefect"),
+        "deployment",
+        "run",
+        "resolve-issue/resolve-issue",
+        *(f"-p={p}" for p in parameters),
+    )
+    run(str(BIN / "tamma"), "worker", "--run-once")
+    assert flow_run_state(prefect_api) == "Suspended"
+    assert kinds(home).count(et.CLARIFICATION_REQUESTED) == 1
+
+    world.platform.add_comment(1, "Euros.", author="alice")  # the reporter answers on the issue
+    [flow_run] = [
+        r
+        for r in httpx.post(f"{prefect_api}/flow_runs/filter", json={}, timeout=30).json()
+        if r["parameters"].get("run_id") == RUN
+    ]
+    resumed = httpx.post(
+        f"{prefect_api}/flow_runs/{flow_run['id']}/resume", json={"run_input": {"answer": ""}}, timeout=30
+    )
+    assert resumed.json()["status"] == "ACCEPT", resumed.text
+    run(str(BIN / "tamma"), "worker", "--run-once")
+
+    assert flow_run_state(prefect_api) == "AwaitingMerge"
+    events = kinds(home)
+    for once in (
+        et.ANALYSIS_COMPLETED,
+        et.CLARIFICATION_REQUESTED,
+        et.CLARIFICATION_RECEIVED,
+        et.PLAN_PROPOSED,
+    ):
+        assert events.count(once) == 1, once
+    with EventStore(f"sqlite:///{home / 'events.db'}") as store:
+        [received] = store.read(Query.of(types=[et.CLARIFICATION_RECEIVED], tags=[f"run:{RUN}"]))
+    assert [reply["author"] for reply in received.data["replies"]] == ["alice"]
+    assert sum("more detail" in c.body for c in world.platform.get_issue(1).comments) == 1
