@@ -128,9 +128,24 @@ def sweep(
         float, typer.Option("--cooldown", min=0, help="Seconds between starting runs.")
     ] = 5.0,
     script: Annotated[Path | None, typer.Option("--script", help="A saved scripted model session.")] = None,
+    order: Annotated[str, typer.Option(help="oldest or newest issues first.")] = "oldest",
+    priority_label: Annotated[
+        list[str] | None,
+        typer.Option("--priority-label", help="Issues with this label go first; repeat, most urgent first."),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Resolve the open, unclaimed issues of REPO labelled LABEL (plans approved by policy)."""
+    """Resolve the open, unclaimed issues of REPO labelled LABEL (plans approved by policy), in
+    this process.
+
+    Examples:
+
+      tamma sweep github:acme/shop --limit 5
+
+      tamma sweep github:acme/shop --priority-label urgent --priority-label bug --order newest
+    """
+    if order not in ("oldest", "newest"):
+        raise typer.BadParameter("use oldest or newest", param_hint="--order")
     from tamma.cli._prefect import pin_event_store, use_prefect
     from tamma.cli._preflight import check_sandbox
     from tamma.config import load_settings
@@ -148,6 +163,8 @@ def sweep(
         concurrency=concurrency,
         cooldown_s=cooldown_s,
         script=str(script.resolve()) if script else None,
+        order="newest" if order == "newest" else "oldest",
+        priority_labels=priority_label or [],
     )
     for result in results:
         typer.echo(f"{result['issue']}: {result['outcome']} (run {result['run_id']})")

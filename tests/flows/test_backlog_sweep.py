@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from event_store import EventStore, Query
-from flows.backlog_sweep import backlog_sweep, parse_repository
+from flows.backlog_sweep import backlog_sweep, parse_repository, sweep_order
 from tamma import event_types as et
 from tamma.demo.scenario import DemoWorld
 from tamma.errors import InvalidReference
+from tamma.platforms import Issue, IssueRef
 from tests.conftest import empty_postgres
 
 
@@ -67,3 +68,15 @@ def test_repository_references() -> None:
     assert parse_repository("gitea:octo/demo") == ("gitea", "octo/demo")
     with pytest.raises(InvalidReference, match="not a repository"):
         parse_repository("octo/demo")
+
+
+def test_issues_go_by_priority_label_then_by_age() -> None:
+    def issue(number: int, *labels: str) -> Issue:
+        return Issue(
+            ref=IssueRef.parse(f"github:acme/shop#{number}"), title="t", body="b", state="open", labels=labels
+        )
+
+    backlog = [issue(1), issue(2, "bug"), issue(3, "urgent"), issue(4, "bug"), issue(5)]
+    numbers = [i.ref.number for i in sweep_order(backlog, "oldest", ["urgent", "bug"])]
+    assert numbers == [3, 2, 4, 1, 5]
+    assert [i.ref.number for i in sweep_order(backlog, "newest")] == [5, 4, 3, 2, 1]
