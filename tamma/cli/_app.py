@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from typing import Annotated
 
 import typer
 
@@ -20,6 +21,7 @@ from tamma.cli import (
     events,
     history,
     local,
+    metrics,
     orchestrate,
     replay,
     run,
@@ -27,6 +29,7 @@ from tamma.cli import (
     webhooks,
 )
 from tamma.cli._signals import Interrupted, stop_on_signals
+from tamma.logs import ENV_VAR, LogFormat, configure
 
 app = typer.Typer(
     name="tamma",
@@ -39,6 +42,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def _options(
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            envvar=ENV_VAR,
+            help="text: the run's lines as today; json: also one JSON object per line on stderr.",
+        ),
+    ] = "text",
+) -> None:
+    """Options for every command, set before any of them runs."""
+    configure(log_format)
+
+
 app.command("run")(run.run)
 app.command("approve")(run.approve)
 app.command("reject")(run.reject)
@@ -56,6 +76,7 @@ app.command("serve")(orchestrate.serve)
 app.command("worker")(orchestrate.worker)
 app.command("deploy")(orchestrate.deploy)
 app.command("webhooks")(webhooks.webhooks)
+app.command("metrics")(metrics.metrics)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db.app, name="db")
 app.add_typer(local.app, name="local")

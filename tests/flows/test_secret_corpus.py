@@ -144,7 +144,7 @@ def in_prefect(flow_run_id: str) -> list[str]:
     with get_client(sync_client=True) as client:
         flow_runs = client.read_flow_runs(flow_run_filter=runs)
         task_runs = client.read_task_runs(flow_run_filter=runs)
-        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200)
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=1000)
         artifacts = client.read_artifacts(flow_run_filter=runs)
     texts = [run.model_dump_json() for run in [*flow_runs, *task_runs]]
     texts += [log.message for log in logs] + [json.dumps(artifact.data) for artifact in artifacts]
