@@ -1,6 +1,6 @@
 """How many resolve-issue runs work at once: Prefect global concurrency limits.
 
-`tamma-runs` bounds the whole pool (created by `tamma deploy`, `--max-runs`); `tamma-repo:<kind>:<repo>`
+`tamma-runs` bounds the whole pool (created by `tamma deploy`, `--max-runs`); `tamma-repo:<kind>:<repo>` (its `/` as `:`)
 bounds one repository (created by a sweep with its `concurrency`). A run holds a slot of each
 while it works and gives it back when it ends or suspends to wait for a human. A limit that
 does not exist bounds nothing (a `tamma run` on its own ephemeral server has none).
@@ -24,7 +24,8 @@ POOL_LIMIT = "tamma-runs"
 
 
 def repository_limit(platform: str, repo: str) -> str:
-    return f"tamma-repo:{platform}:{repo}"
+    """`tamma-repo:github:acme:shop`: Prefect refuses `/` in a limit's name."""
+    return f"tamma-repo:{platform}:{repo.replace('/', ':')}"
 
 
 @contextmanager

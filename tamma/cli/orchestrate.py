@@ -77,6 +77,14 @@ def worker(
     run_once: Annotated[
         bool, typer.Option("--run-once", help="Take the runs scheduled now, then exit.")
     ] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="At most this many flow runs at once on this machine (each running issue takes "
+            "about 250 MB); default: no cap.",
+        ),
+    ] = None,
     metrics_port: MetricsPort = None,
     metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
@@ -85,7 +93,14 @@ def worker(
         raise TammaError("set PREFECT_API_URL to the Prefect server's API (e.g. http://prefect:4200/api)")
     with serving_metrics(metrics_port, metrics_host):
         _prefect(
-            "worker", "start", "--pool", pool, "--type", "process", *(["--run-once"] if run_once else [])
+            "worker",
+            "start",
+            "--pool",
+            pool,
+            "--type",
+            "process",
+            *(["--run-once"] if run_once else []),
+            *(["--limit", str(limit)] if limit else []),
         )
 
 

@@ -32,15 +32,17 @@ def git_http_server(
     password: str,
     offered: list[str] | None = None,
     on_push: Callable[[str], None] | None = None,
+    host: str = "127.0.0.1",
 ) -> Iterator[str]:
     """Serve the bare repositories under `root` until the block ends; yields the base URL.
     `offered` collects every "user:password" a client sent, right or wrong; `on_push(name)` runs
-    after each push into repository `name` (as a forge's webhooks and CI would)."""
-    server = _GitHTTPServer(root, username, password, offered if offered is not None else [], on_push)
+    after each push into repository `name` (as a forge's webhooks and CI would); `host` is the
+    address to serve on (another network namespace reaches a veth address, not loopback)."""
+    server = _GitHTTPServer(root, username, password, offered if offered is not None else [], on_push, host)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://{host}:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
@@ -55,8 +57,9 @@ class _GitHTTPServer(ThreadingHTTPServer):
         password: str,
         offered: list[str],
         on_push: Callable[[str], None] | None,
+        host: str,
     ) -> None:
-        super().__init__(("127.0.0.1", 0), _GitHandler)
+        super().__init__((host, 0), _GitHandler)
         self.root = root
         self.username = username
         self.password = password

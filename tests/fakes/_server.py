@@ -153,7 +153,9 @@ class FakeServer:
 
     routes: ClassVar[frozenset[tuple[str, str]]] = frozenset()
 
-    def __init__(self) -> None:
+    def __init__(self, *, host: str = "127.0.0.1") -> None:
+        self.host = host
+        """The address `start` binds: another one than loopback serves other network namespaces."""
         self._lock = threading.Lock()
         self._script: deque[ScriptEntry] = deque()
         self._requests: list[RecordedRequest] = []
@@ -169,11 +171,11 @@ class FakeServer:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> Self:
-        """Bind an OS-assigned port on 127.0.0.1 and serve from a daemon thread."""
+        """Bind an OS-assigned port on `host` (127.0.0.1) and serve from a daemon thread."""
         if self._httpd is not None:
             return self
         self._cancel = threading.Event()
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _HTTPServer((self.host, 0), _Handler)
         self._httpd.fake = self
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(0.05,), name=type(self).__name__, daemon=True
@@ -208,7 +210,7 @@ class FakeServer:
     @property
     def url(self) -> str:
         """The server root, e.g. `http://127.0.0.1:54321` (no trailing slash)."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     # -- script and log ----------------------------------------------------------------------
 

@@ -86,8 +86,8 @@ class TokenGrant:
 class FakeGitHub(FakeServer):
     """GitHub's REST API v3 on 127.0.0.1 with in-memory state (see the module docstring)."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, host: str = "127.0.0.1") -> None:
+        super().__init__(host=host)
         self._setup()
 
     def _setup(self) -> None:
