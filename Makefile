@@ -44,6 +44,7 @@ bench: $(INSTALLED) sandbox
 	$(BIN)/python benchmarks/replay.py --markdown docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/agents.py --markdown docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/sandbox.py --markdown docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/multi_host.py
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
