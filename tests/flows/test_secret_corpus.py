@@ -17,8 +17,9 @@ import json
 from pathlib import Path
 
 import pytest
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
+from prefect.client.schemas.objects import Log
 
 from event_store import EventStore, Query
 from flows.resolve_issue import resolve_in_process
@@ -144,12 +145,24 @@ def in_prefect(flow_run_id: str) -> list[str]:
     with get_client(sync_client=True) as client:
         flow_runs = client.read_flow_runs(flow_run_filter=runs)
         task_runs = client.read_task_runs(flow_run_filter=runs)
-        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=1000)
+        logs = read_all_logs(client, flow_run_id)
         artifacts = client.read_artifacts(flow_run_filter=runs)
     texts = [run.model_dump_json() for run in [*flow_runs, *task_runs]]
     texts += [log.message for log in logs] + [json.dumps(artifact.data) for artifact in artifacts]
     assert all((flow_runs, task_runs, logs, artifacts)), "nothing was read from Prefect"
     return texts
+
+
+def read_all_logs(client: SyncPrefectClient, flow_run_id: str) -> list[Log]:
+    """Every log line of the flow run, page by page (the API serves at most 200 at a time)."""
+    logs: list[Log] = []
+    while True:
+        page = client.read_logs(
+            LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200, offset=len(logs)
+        )
+        logs += page
+        if len(page) < 200:
+            return logs
 
 
 def test_no_secret_reaches_any_store_or_published_text(
