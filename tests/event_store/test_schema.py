@@ -37,7 +37,6 @@ def test_public_names_are_pinned() -> None:
         "EventStore",
         "EventStoreError",
         "EventStoreUnavailable",
-        "IncrementalProjection",
         "InvalidEvent",
         "NewEvent",
         "ProjectedState",
