@@ -16,7 +16,7 @@ from pydantic import Field
 
 from tamma.platforms import Comment
 from tasks._context import RunContext
-from tasks.analyze import wait_for_clarification
+from tasks.analyze import numbered, wait_for_clarification
 
 __all__ = ["Answers", "clarification"]
 
@@ -38,9 +38,8 @@ def clarification(ctx: RunContext, questions: list[str]) -> tuple[Comment, ...] 
     replies = wait_for_clarification(ctx, questions, wait=False)
     if replies is not None:
         return replies
-    listed = "\n".join(f"{n}. {q}" for n, q in enumerate(questions, start=1))
     form = Answers.with_initial_data(
-        description=f"**Tamma asked about {ctx.ref}** (run {ctx.run_id}):\n\n{listed}\n\n"
+        description=f"**Tamma asked about {ctx.ref}** (run {ctx.run_id}):\n\n{numbered(questions)}\n\n"
         "Resume when the reporter has answered on the issue, or type the answer here."
     )
     answered = suspend_flow_run(

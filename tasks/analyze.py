@@ -23,7 +23,7 @@ from tasks._context import AnswersFrom, RunContext
 from tasks._model import ask_for
 from tasks._step import step
 
-__all__ = ["ANALYSIS_SYSTEM", "analyze_issue", "wait_for_clarification"]
+__all__ = ["ANALYSIS_SYSTEM", "analyze_issue", "numbered", "wait_for_clarification"]
 
 TYPED_IN_THE_UI = "prefect-ui"
 """The author of an answer typed into the Prefect UI's form of a suspended run."""
@@ -70,8 +70,7 @@ def wait_for_clarification(
     state = run_state(ctx.store, ctx.run_id)
     if state.clarification is not None:
         return tuple(Comment(**reply) for reply in state.replies)
-    listed = "\n".join(f"{n}. {q}" for n, q in enumerate(questions, start=1))
-    body = f"Tamma needs a little more detail before planning a fix:\n\n{listed}\n\nReply on this issue; Tamma will pick the answer up."
+    body = f"Tamma needs a little more detail before planning a fix:\n\n{numbered(questions)}\n\nReply on this issue; Tamma will pick the answer up."
     if post_once(ctx, "questions", body) is not None:
         ctx.recorder.record(event_types.CLARIFICATION_REQUESTED, questions=questions)
     deadline = time.monotonic() + (ctx.options.clarification_timeout_s if wait else 0)
@@ -95,6 +94,11 @@ def wait_for_clarification(
         if time.monotonic() >= deadline:
             return None
         time.sleep(ctx.options.clarification_poll_s)
+
+
+def numbered(questions: list[str]) -> str:
+    """The questions as a numbered list, as the issue comment and the Prefect form show them."""
+    return "\n".join(f"{n}. {q}" for n, q in enumerate(questions, start=1))
 
 
 def _comments_after(issue: Issue, asked: str) -> tuple[Comment, ...]:

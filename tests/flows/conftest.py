@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,30 @@ def prefect_api(tmp_path: Path) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class PoolShell:
+    """Commands run as on a machine of the pool: against the test's own Prefect server, in the
+    test's TAMMA_HOME, with the sweep's repository set; a failed command fails the test."""
+
+    env: dict[str, str]
+    cwd: Path
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            list(args), capture_output=True, text=True, env=self.env, timeout=300, cwd=self.cwd
+        )
+        assert done.returncode == 0, f"{args}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        return done
+
+
+@pytest.fixture
+def pool_shell(home: Path, prefect_api: str) -> PoolShell:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {
+        "PREFECT_API_URL": prefect_api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "TAMMA_SWEEP_REPO": "local:shop",
+    }
+    return PoolShell(env, home)

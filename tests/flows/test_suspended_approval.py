@@ -4,7 +4,6 @@ a worker runs it again and it goes on to the pull request with every side effect
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from event_store import EventStore, Query
 from tamma import event_types as et
 from tamma.demo.scenario import DemoWorld, analysis_answer, build_world, conversations
 from tamma.providers import save_script
-from tests.flows.conftest import BIN
+from tests.flows.conftest import BIN, PoolShell
 
 RUN = "r-5usp3nd1"
 
@@ -34,14 +33,9 @@ def test_a_deployed_run_suspends_for_approval_and_a_worker_finishes_it_once_appr
     world: DemoWorld,
     home: Path,
     prefect_api: str,
+    pool_shell: PoolShell,
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env |= {"PREFECT_API_URL": prefect_api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=300, cwd=home)
-        assert done.returncode == 0, f"{args}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-        return done
+    run = pool_shell.run
 
     run(str(BIN / "tamma"), "deploy")
     run(
@@ -86,20 +80,14 @@ def test_a_deployed_run_suspends_for_approval_and_a_worker_finishes_it_once_appr
 
 
 def test_a_deployed_run_suspends_for_answers_and_reads_them_from_the_issue_when_resumed(
-    home: Path, prefect_api: str
+    home: Path, prefect_api: str, pool_shell: PoolShell
 ) -> None:
+    run = pool_shell.run
     world = build_world(home, ci_failure=False)
     asking = conversations(ci_failure=False) | {
         "analysis": [analysis_answer(85, ["no currency"], ["Which currency?"])]
     }
     script = save_script(asking, home / "asking-session.json")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env |= {"PREFECT_API_URL": prefect_api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=300, cwd=home)
-        assert done.returncode == 0, f"{args}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-        return done
 
     run(str(BIN / "tamma"), "deploy")
     parameters = [

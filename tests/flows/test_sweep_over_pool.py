@@ -17,32 +17,24 @@ import httpx
 from event_store import EventStore, Query
 from tamma import event_types as et
 from tamma.demo.scenario import ISSUE_BODY, ISSUE_TITLE, build_world
-from tests.flows.conftest import BIN
+from tests.flows.conftest import BIN, PoolShell
 
 
 def flow_runs(api: str) -> list[dict[str, Any]]:
     return list(httpx.post(f"{api}/flow_runs/filter", json={"limit": 50}, timeout=30).json())
 
 
-def test_a_deployed_sweep_spreads_its_issues_over_the_pool(home: Path, prefect_api: str) -> None:
+def test_a_deployed_sweep_spreads_its_issues_over_the_pool(
+    home: Path, prefect_api: str, pool_shell: PoolShell
+) -> None:
+    run = pool_shell.run
     world = build_world(home, ci_failure=False)
     world.platform.create_issue(ISSUE_TITLE, ISSUE_BODY, labels=["tamma", "bug"], author="bob")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env |= {
-        "PREFECT_API_URL": prefect_api,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "TAMMA_SWEEP_REPO": "local:shop",
-    }
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=300, cwd=home)
-        assert done.returncode == 0, f"{args}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-        return done
 
     run(str(BIN / "tamma"), "deploy", "--max-runs", "2")
     worker = subprocess.Popen(
         [str(BIN / "tamma"), "worker"],
-        env=env,
+        env=pool_shell.env,
         cwd=home,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

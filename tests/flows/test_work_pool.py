@@ -3,28 +3,16 @@ resolve-issue run from the `tamma` process work pool and completing it on the lo
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 from event_store import EventStore, Query
 from tamma import event_types as et
 from tamma.demo.scenario import DemoWorld
-from tests.flows.conftest import BIN
+from tests.flows.conftest import BIN, PoolShell
 
 
-def test_a_worker_runs_a_deployed_resolve_issue(world: DemoWorld, home: Path, prefect_api: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env |= {
-        "PREFECT_API_URL": prefect_api,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "TAMMA_SWEEP_REPO": "local:shop",
-    }
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=300, cwd=home)
-        assert done.returncode == 0, f"{args}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-        return done
+def test_a_worker_runs_a_deployed_resolve_issue(world: DemoWorld, home: Path, pool_shell: PoolShell) -> None:
+    run = pool_shell.run
 
     run(str(BIN / "tamma"), "deploy")
     run(
