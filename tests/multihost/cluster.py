@@ -244,6 +244,7 @@ class Cluster:
     worker_store_url: str
     forge: Forge
     workers: tuple[Worker, ...]
+    server_log: Path
 
     def start(self, deployment: str, **parameters: Any) -> str:
         """A run of `deployment` (`flow/deployment`), as `prefect deployment run` makes it; its id."""
@@ -261,6 +262,10 @@ class Cluster:
         reply = httpx.get(f"{self.api}/flow_runs/{flow_run_id}", timeout=30)
         reply.raise_for_status()
         return dict(reply.json())
+
+    def logs(self) -> list[Path]:
+        """The Prefect server's log and each worker's."""
+        return [self.server_log, *(worker.home / "worker.log" for worker in self.workers)]
 
     def every(self, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
         """All that a `.../filter` endpoint answers to `body`, page by page."""
@@ -337,4 +342,12 @@ def cluster(root: Path, *, issues: int = 10, lease_s: float = 20.0, max_runs: in
             stack.callback(_stop, process)
             threading.Thread(target=worker.watch, name=f"watch-{host.namespace}", daemon=True).start()
             workers.append(worker)
-        yield Cluster(net, api, store_url, worker_store_url, forge, tuple(workers))
+        yield Cluster(
+            net,
+            api,
+            store_url,
+            worker_store_url,
+            forge,
+            tuple(workers),
+            root / "server" / "prefect" / "server.log",
+        )

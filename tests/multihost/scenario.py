@@ -138,12 +138,33 @@ def _done(cluster: Cluster, issue: int) -> bool:
     return any(e.type == et.RUN_COMPLETED for e in _events(cluster, issue))
 
 
-def _until(condition: Any, deadline: float, what: str) -> Any:
+def _until(condition: Any, deadline: float, what: str, cluster: Cluster | None = None) -> Any:
+    """Poll `condition` until it is truthy; past `deadline`, a TimeoutError that says, when
+    `cluster` is given, where each issue and flow run stood and what the logs ended with."""
     while not (found := condition()):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
+            report = f"\n{_where_things_stand(cluster)}" if cluster else ""
+            raise TimeoutError(f"timed out waiting for {what}{report}")
         time.sleep(1)
     return found
+
+
+def _where_things_stand(cluster: Cluster) -> str:
+    """Each issue's last events, each resolve-issue flow run's state and host, each log's tail."""
+    lines = []
+    for issue in cluster.forge.issues:
+        kinds = [e.type for e in _events(cluster, issue)]
+        lines.append(f"#{issue}: {len(kinds)} events, last: {', '.join(kinds[-4:])}")
+    hosts = {run: n for n, worker in enumerate(cluster.workers, 1) for run in worker.seen}
+    for run in cluster.every("/flow_runs/filter", {}):
+        ref = run["parameters"].get("issue_ref", "sweep")
+        state = run["state"]
+        where = f"worker {hosts[run['id']]}" if run["id"] in hosts else "no worker seen"
+        lines.append(f"{ref} {run['id'][:8]} {state['name']} ({where}): {(state['message'] or '')[:200]}")
+    for log in cluster.logs():
+        tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else ["(none)"]
+        lines += [f"--- {log}", *tail]
+    return "\n".join(lines)
 
 
 def sweep_losing_a_host(cluster: Cluster, *, ci_poll_s: float = 0.5) -> Outcome:
@@ -169,18 +190,26 @@ def sweep_losing_a_host(cluster: Cluster, *, ci_poll_s: float = 0.5) -> Outcome:
             )
         return next((worker for worker in cluster.workers if _planned_here(cluster, worker)), None)
 
-    victim = cluster.workers.index(_until(planning_host, deadline, "a run with a plan on some worker host"))
+    victim = cluster.workers.index(
+        _until(planning_host, deadline, "a run with a plan on some worker host", cluster)
+    )
     cluster.workers[victim].lose_power()
     lost = _lost(cluster, cluster.workers[victim])
     _until(
         lambda: _settled(cluster, cluster.workers[victim]),
         deadline,
         "the survivor's runs and the dead host's claims",
+        cluster,
     )
     sweeps.append(cluster.start("backlog-sweep/backlog-sweep", **parameters))
-    _until(lambda: _completed(cluster), deadline, "every issue's RUN.COMPLETED")
+    _until(lambda: _completed(cluster), deadline, "every issue's RUN.COMPLETED", cluster)
     wall = time.monotonic() - started
-    _until(lambda: cluster.flow_run(sweeps[-1])["state"]["type"] in FINAL, deadline, "the second sweep's end")
+    _until(
+        lambda: cluster.flow_run(sweeps[-1])["state"]["type"] in FINAL,
+        deadline,
+        "the second sweep's end",
+        cluster,
+    )
     overhead, pickup = _overhead(cluster)
     peaks = [max(worker.samples, key=lambda s: s.rss) for worker in cluster.workers]
     figures = Figures(
