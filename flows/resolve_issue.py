@@ -111,7 +111,7 @@ def resolve_issue(
     ctx = open_run(issue_ref, options, run_id, claimant=claimant)
     try:
         _name_flow_run(ctx)
-        with run_slots(ctx.ref):
+        with run_slots(ctx.ref, lease_s=ctx.settings.claim_lease_s):
             summary = resolve_run(ctx, claimant, continue_own=continue_own and run_id is not None)
         publish_summary(ctx, summary)
         return _final_state(summary)
