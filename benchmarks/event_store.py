@@ -12,8 +12,10 @@ fresh database it creates and drops itself, and can record the figures in docs/B
 The store and the baseline tables are first filled with the same `--events` generated events,
 because an append's cost can depend on how much is stored (a plan that scans `events` is
 invisible on an empty table). Then: single appends (unconditional; conditional on a fresh
-tag), 100-event batches, reading every event, querying a tag that ~10 events carry, and 8
-writer processes racing on one tag (exactly one winner per round) or writing disjoint tags.
+tag), 100-event batches, reading every event, querying a tag that ~10 events carry, 8
+writer processes racing on one tag (exactly one winner per round) or writing disjoint tags
+(in blocks alternating with raw inserts by the same processes), and a demo-sized run's state
+asked after every append, folded from scratch and incrementally.
 """
 
 from __future__ import annotations

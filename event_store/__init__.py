@@ -5,7 +5,8 @@
     store.append([NewEvent("ISSUE.CLAIMED", {"worker": "w1"}, tags=["issue:local:demo#1"])],
                  condition=AppendCondition(boundary, after=None))  # exactly one claimer wins
 
-See `event_store._model` for the matching rule and `Projection` for folds and time travel.
+See `event_store._model` for the matching rule, `Projection` for folds and time travel, and
+`IncrementalProjection` for a fold asked again and again as its boundary grows.
 """
 
 from event_store._errors import (
@@ -16,6 +17,7 @@ from event_store._errors import (
     EventStoreUnavailable,
     InvalidEvent,
 )
+from event_store._incremental import IncrementalProjection
 from event_store._model import AppendCondition, Event, NewEvent, Query, QueryItem
 from event_store._projection import ProjectedState, Projection
 from event_store._store import EventStore
@@ -29,6 +31,7 @@ __all__ = [
     "EventStore",
     "EventStoreError",
     "EventStoreUnavailable",
+    "IncrementalProjection",
     "InvalidEvent",
     "NewEvent",
     "ProjectedState",

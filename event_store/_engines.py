@@ -9,6 +9,7 @@ Stored JSON is decoded by `_json.decode` (orjson first).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,15 @@ from event_store._errors import DatabaseURLError
 
 SQLITE_BUSY_TIMEOUT_S = 30
 PG_CONNECT_TIMEOUT_S = 5
+PG_POOL_SIZE = 4
+PG_MAX_OVERFLOW = 8
+# Every PostgreSQL connection of the store's, the engine's and the appender's alike.
+PG_CONNECT_ARGS: Mapping[str, Any] = {
+    "connect_timeout": PG_CONNECT_TIMEOUT_S,
+    "application_name": "tamma-event-store",
+    # Times come back already in UTC, so reads need no per-row conversion.
+    "options": "-c timezone=UTC",
+}
 _SUPPORTED = "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
 _POSTGRES_ALIASES = {"postgres", "postgresql", "postgresql+psycopg", "postgres+psycopg"}
 
@@ -50,6 +60,11 @@ def masked(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def libpq_url(url: URL) -> str:
+    """A PostgreSQL URL as psycopg connects to it directly, password included."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def create(url: URL) -> Engine:
     if url.get_backend_name() == "postgresql":
         return _create_postgres(url)
@@ -60,15 +75,10 @@ def _create_postgres(url: URL) -> Engine:
     return create_engine(
         url,
         isolation_level="AUTOCOMMIT",
-        pool_size=4,
-        max_overflow=8,
+        pool_size=PG_POOL_SIZE,
+        max_overflow=PG_MAX_OVERFLOW,
         json_deserializer=_json.decode,
-        connect_args={
-            "connect_timeout": PG_CONNECT_TIMEOUT_S,
-            "application_name": "tamma-event-store",
-            # Times come back already in UTC, so reads need no per-row conversion.
-            "options": "-c timezone=UTC",
-        },
+        connect_args=dict(PG_CONNECT_ARGS),
     )
 
 

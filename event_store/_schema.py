@@ -12,7 +12,7 @@ from importlib import resources
 from sqlalchemy import Engine, text
 
 # The newest revision in migrations/versions; a test pins it to alembic's script head.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 # Any constant works; it only has to be the same for every process migrating this database.
 _PG_MIGRATION_LOCK_KEY = 7_416_300_001
@@ -27,8 +27,9 @@ def current_revision(engine: Engine) -> str | None:
         return revision
 
 
-def upgrade(engine: Engine) -> str:
-    """Bring the schema to HEAD_REVISION under the migration lock; returns the revision."""
+def upgrade(engine: Engine, revision: str = "head") -> str:
+    """Bring the schema to `revision` (HEAD_REVISION unless a test asks for an older one)
+    under the migration lock; returns the revision the database is at."""
     from alembic import command
     from alembic.config import Config
 
@@ -45,9 +46,9 @@ def upgrade(engine: Engine) -> str:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK_KEY}
                 )
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-            revision: str = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    return revision
+            command.upgrade(config, revision)
+            reached: str = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    return reached
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from event_store import _engines, _schema, _sql, _sqlite
@@ -14,6 +15,9 @@ from event_store._errors import DuplicateEventId, EventStoreUnavailable, Invalid
 from event_store._model import AppendCondition, Event, NewEvent, Query, check_position
 from event_store._tables import READ_COLUMNS, event_from_row
 from event_store._tables import events_table as events_t
+
+if TYPE_CHECKING:
+    from event_store import _postgres
 
 DEFAULT_READ_BATCH = 1000
 
@@ -37,12 +41,11 @@ class EventStore:
         with self._translate_errors():
             self._engine = _engines.create(self._url)
             _schema.ensure_schema(self._engine)
+        self._postgres: _postgres.Appender | None = None
         if self._url.get_backend_name() == "postgresql":
             from event_store import _postgres  # psycopg: ~130 ms that a SQLite store never needs
 
-            self._append = _postgres.append
-        else:
-            self._append = _sqlite.append
+            self._postgres = _postgres.Appender(self._url)
 
     @property
     def url(self) -> str:
@@ -73,7 +76,9 @@ class EventStore:
                 raise DuplicateEventId(new.id, "appears twice in the batch")
             seen.add(new.id)
         with self._translate_errors():
-            return self._append(self._engine, batch, condition)
+            if self._postgres is not None:
+                return self._postgres.append(batch, condition)
+            return _sqlite.append(self._engine, batch, condition)
 
     def read(
         self,
@@ -106,8 +111,7 @@ class EventStore:
                 .order_by(events_t.c.position)
                 .limit(size)
             )
-            with self._translate_errors(), self._engine.connect() as connection:
-                rows = connection.execute(statement).all()
+            rows = self._fetch(statement)
             for row in rows:
                 yield event_from_row(row)
             if len(rows) < size:
@@ -118,11 +122,22 @@ class EventStore:
 
     def head(self) -> int:
         """The last position in the store; 0 when it is empty."""
-        with self._translate_errors(), self._engine.connect() as connection:
-            head: int = connection.execute(
-                select(func.coalesce(func.max(events_t.c.position), 0))
-            ).scalar_one()
+        head: int = self._fetch(select(func.coalesce(func.max(events_t.c.position), 0)))[0][0]
         return head
+
+    def _fetch(self, statement: Select[Any]) -> Sequence[Row[Any]]:
+        """All rows of one read. A pooled connection found dead (a server restart, an idle
+        timeout) makes SQLAlchemy drop the pool's connections; the read, which changes
+        nothing, is then sent once more on a fresh one, as an append would be."""
+        with self._translate_errors():
+            try:
+                with self._engine.connect() as connection:
+                    return connection.execute(statement).all()
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+            with self._engine.connect() as connection:
+                return connection.execute(statement).all()
 
     def upgrade(self) -> str:
         """Apply pending migrations (idempotent); returns the schema revision."""
@@ -131,6 +146,8 @@ class EventStore:
 
     def close(self) -> None:
         """Release pooled connections."""
+        if self._postgres is not None:
+            self._postgres.close()
         self._engine.dispose()
 
     def __enter__(self) -> EventStore:

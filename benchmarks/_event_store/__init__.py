@@ -2,8 +2,9 @@
 
 Split by job so each can be read on its own: `_timing` (how a call is timed), `_events`
 (what is written), `_drivers` (the raw-driver baseline), `_databases` (a throw-away database
-per backend), `_writers` (concurrent writer processes), `_backend` (one backend's
-measurements) and `_report` (console and markdown). The entry script needs only what is
+per backend), `_writers` (concurrent writer processes), `_folds` (a run's state at every
+step, full and incremental), `_backend` (one backend's measurements) and `_report` (console
+and markdown). The entry script needs only what is
 exported here.
 """
 

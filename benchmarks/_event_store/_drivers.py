@@ -22,6 +22,7 @@ from psycopg.types.json import Jsonb
 
 from benchmarks._event_store._events import FILL_TAG_PREFIX
 from event_store import NewEvent
+from event_store._engines import PG_CONNECT_ARGS
 
 # A psycopg or sqlite3 connection: both offer `execute(sql, params)` returning a cursor.
 Connection: TypeAlias = Any
@@ -143,7 +144,10 @@ def _pg_values(event: NewEvent) -> tuple[object, ...]:
 
 
 class PostgresDriver(RawDriver):
-    """psycopg in autocommit: a single insert is one statement, so one round trip, one commit."""
+    """psycopg in autocommit: a single insert is one statement, so one round trip, one commit.
+
+    Connections get the store's own settings (`PG_CONNECT_ARGS`), so that the two sides
+    differ only in what they send."""
 
     backend = "postgresql"
     column_types: ClassVar[Mapping[str, str]] = {
@@ -176,7 +180,7 @@ class PostgresDriver(RawDriver):
     after_fill_sql = ("VACUUM ANALYZE events, event_tags, bench_events, bench_tags", "CHECKPOINT")
 
     def connect(self) -> AbstractContextManager[Connection]:
-        return psycopg.connect(self.address, autocommit=True)
+        return psycopg.connect(self.address, autocommit=True, **PG_CONNECT_ARGS)
 
     def version(self, connection: Connection) -> str:
         return "PostgreSQL " + str(_scalar(connection, "SHOW server_version")).split()[0]

@@ -1,9 +1,13 @@
-"""Eight writer processes racing on one tag, then writing disjoint tags.
+"""Eight writer processes racing on one tag, then writing disjoint tags, beside raw inserts.
 
 The store's promise under concurrency (exactly one winner when writers claim the same tag,
 no false conflicts when they do not) only shows with separate processes, each with its own
 EventStore and connections, as deployed workers have. This module runs them in spawned
 processes and times each phase from the parent's side of the barriers that start it.
+
+The disjoint-tag appends alternate, block by block, with the same writers doing the raw
+driver's insert: what 8 concurrent writers cost the machine (commits queueing on one disk)
+shows beside what the store's append lock adds, and a stall hits both sides alike.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from benchmarks._event_store._events import CLAIMED, claim_condition
+from benchmarks._event_store._drivers import Connection, RawDriver
+from benchmarks._event_store._events import CLAIMED, claim_condition, claims
 from event_store import AppendConditionFailed, EventStore, NewEvent
 
 if TYPE_CHECKING:
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
 
 WRITERS = 8
 WRITER_WARMUP = 10
+DISJOINT_BLOCKS = 4  # store and raw alternate this many times each
 CONTENDED_TAG = "issue:bench:contended#1"
 BARRIER_TIMEOUT_S = 300.0
 WATCHDOG_INTERVAL_S = 0.5
@@ -36,6 +43,7 @@ class WriterPlan:
     """What one writer process does; plain fields, because spawn pickles it to the child."""
 
     store_url: str
+    driver: RawDriver
     index: int
     rounds: int
     appends: int
@@ -50,6 +58,7 @@ class WriterReport:
     contended_latencies: tuple[float, ...] = ()
     disjoint_latencies: tuple[float, ...] = ()
     disjoint_rejected: int = 0
+    raw_latencies: tuple[float, ...] = ()
     error: str | None = None
 
 
@@ -79,41 +88,79 @@ def _contend(
     return outcomes, latencies
 
 
-def _append_own_tag(store: EventStore, index: int, appends: int) -> tuple[list[float], int]:
-    """Conditional appends on a tag no other writer touches; returns latencies and rejections.
+class _OwnTag:
+    """Conditional appends on a tag no other writer touches, continuing block after block.
 
     Every one must succeed. A rejection is counted, not raised, so the table shows it as a
     failed target instead of the run ending without figures.
     """
-    tag = f"worker:bench-{index}"
-    after: int | None = None
-    latencies: list[float] = []
-    rejected = 0
-    for number in range(appends):
-        event = NewEvent(CLAIMED, {"v": 1, "n": number}, tags=[tag])
+
+    def __init__(self, store: EventStore, index: int) -> None:
+        self.store, self.tag = store, f"worker:bench-{index}"
+        self.after: int | None = None
+        self.appended = self.rejected = 0
+        self.latencies: list[float] = []
+
+    def append(self, count: int) -> None:
+        for _ in range(count):
+            event = NewEvent(CLAIMED, {"v": 1, "n": self.appended}, tags=[self.tag])
+            began = time.perf_counter()
+            try:
+                self.after = self.store.append(event, claim_condition([self.tag], self.after))
+            except AppendConditionFailed as lost:
+                self.after, self.rejected = lost.conflicting_position, self.rejected + 1
+            self.latencies.append(time.perf_counter() - began)
+            self.appended += 1
+
+
+def _raw_inserts(driver: RawDriver, connection: Connection, events: list[NewEvent]) -> list[float]:
+    """The raw driver's one-row-per-commit insert of each event: the baseline's latencies."""
+    latencies = []
+    for event in events:
         began = time.perf_counter()
-        try:
-            after = store.append(event, claim_condition([tag], after))
-        except AppendConditionFailed as lost:
-            after, rejected = lost.conflicting_position, rejected + 1
+        driver.insert_one(connection, event)
         latencies.append(time.perf_counter() - began)
-    return latencies, rejected
+    return latencies
+
+
+def _block_sizes(appends: int) -> list[int]:
+    """`appends` split into DISJOINT_BLOCKS blocks, as even as they go."""
+    return [
+        appends // DISJOINT_BLOCKS + (block < appends % DISJOINT_BLOCKS) for block in range(DISJOINT_BLOCKS)
+    ]
 
 
 def writer_process(
     plan: WriterPlan, phases: Barrier, round_barrier: Barrier, reports: Queue[WriterReport]
 ) -> None:
-    """One of the 8 writers: its own EventStore, warm-up, then both phases between barriers."""
+    """One of the 8 writers: its own EventStore and raw connection, warm-up, then the phases
+    between barriers: the contended rounds, then store and raw blocks in turn."""
     try:
-        with EventStore(plan.store_url) as store:
+        with EventStore(plan.store_url) as store, plan.driver.connect() as connection:
             for _ in range(WRITER_WARMUP):
                 store.append(NewEvent(CLAIMED, tags=[f"worker:bench-{plan.index}:warm-up"]))
+            _raw_inserts(plan.driver, connection, claims(f"raw-{plan.index}-w", WRITER_WARMUP))
+            sizes = _block_sizes(plan.appends)
+            raw_blocks = [claims(f"raw-{plan.index}-{block}", size) for block, size in enumerate(sizes)]
             phases.wait()
             outcomes, contended = _contend(store, plan.rounds, round_barrier)
+            own_tag, raw = _OwnTag(store, plan.index), []
+            for size, raw_events in zip(sizes, raw_blocks, strict=True):
+                phases.wait()
+                own_tag.append(size)
+                phases.wait()
+                raw += _raw_inserts(plan.driver, connection, raw_events)
             phases.wait()
-            disjoint, rejected = _append_own_tag(store, plan.index, plan.appends)
-            phases.wait()
-        reports.put(WriterReport(plan.index, tuple(outcomes), tuple(contended), tuple(disjoint), rejected))
+        reports.put(
+            WriterReport(
+                plan.index,
+                tuple(outcomes),
+                tuple(contended),
+                tuple(own_tag.latencies),
+                own_tag.rejected,
+                tuple(raw),
+            )
+        )
     except threading.BrokenBarrierError:
         return  # another writer failed and said why
     except Exception as exc:  # report it, and break the barriers so nobody waits forever
@@ -129,10 +176,11 @@ class WriterRun:
     reports: tuple[WriterReport, ...]
     contended_seconds: float
     disjoint_seconds: float
+    raw_seconds: float
 
 
-def run_writers(store_url: str, rounds: int, appends: int) -> WriterRun:
-    """Start `WRITERS` spawned processes and time both phases from the parent's side of the barriers."""
+def run_writers(store_url: str, driver: RawDriver, rounds: int, appends: int) -> WriterRun:
+    """Start `WRITERS` spawned processes and time every phase from the parent's side of the barriers."""
     context = multiprocessing.get_context("spawn")
     phases = context.Barrier(WRITERS + 1, timeout=BARRIER_TIMEOUT_S)
     round_barrier = context.Barrier(WRITERS, timeout=BARRIER_TIMEOUT_S)
@@ -140,7 +188,7 @@ def run_writers(store_url: str, rounds: int, appends: int) -> WriterRun:
     processes = [
         context.Process(
             target=writer_process,
-            args=(WriterPlan(store_url, index, rounds, appends), phases, round_barrier, reports),
+            args=(WriterPlan(store_url, driver, index, rounds, appends), phases, round_barrier, reports),
             daemon=True,  # an interrupted benchmark takes its writers with it
         )
         for index in range(WRITERS)
@@ -150,7 +198,7 @@ def run_writers(store_url: str, rounds: int, appends: int) -> WriterRun:
     try:
         marks = []
         with _abort_on_crash(processes, (phases, round_barrier)):
-            for _ in range(3):
+            for _ in range(2 + 2 * DISJOINT_BLOCKS):
                 phases.wait()
                 marks.append(time.perf_counter())
         received = (reports.get(timeout=BARRIER_TIMEOUT_S) for _ in processes)
@@ -164,7 +212,9 @@ def run_writers(store_url: str, rounds: int, appends: int) -> WriterRun:
             process.join(timeout=BARRIER_TIMEOUT_S)
             if process.is_alive():
                 process.terminate()
-    return WriterRun(collected, marks[1] - marks[0], marks[2] - marks[1])
+    # marks: the contended phase's start, each store block's and raw block's start, the end
+    spans = [end - start for start, end in pairwise(marks)]
+    return WriterRun(collected, spans[0], sum(spans[1::2]), sum(spans[2::2]))
 
 
 @contextmanager

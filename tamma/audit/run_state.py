@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from event_store import Event, EventStore, Projection, Query
+from event_store import Event, EventStore, IncrementalProjection, Projection, Query
 from tamma import event_types as et
 
 __all__ = ["RunState", "run_of", "run_state", "run_state_projection", "tag_value"]
@@ -135,12 +135,16 @@ def _apply(state: RunState, event: Event) -> RunState:
     return replace(state, **changes) if changes else state
 
 
+_RUN_STATES = IncrementalProjection(RunState(), _apply)
+"""Every step asks for its run's state: fold only what the run recorded since the last answer."""
+
+
 def run_state_projection(run_id: str) -> Projection[RunState]:
-    return Projection(RunState(), _apply, Query.of(tags=[f"run:{run_id}"]))
+    return _RUN_STATES.projection(Query.of(tags=[f"run:{run_id}"]))
 
 
 def run_state(store: EventStore, run_id: str, *, until: int | None = None) -> RunState:
-    return run_state_projection(run_id).run(store, until=until).state
+    return _RUN_STATES.run(store, Query.of(tags=[f"run:{run_id}"]), until=until).state
 
 
 def tag_value(event: Event, prefix: str) -> str:

@@ -75,7 +75,7 @@ def test_db_upgrade_creates_the_schema_and_is_repeatable(tamma: RunTamma, tmp_pa
     for _ in range(2):
         result = tamma("db", "upgrade", "--database-url", url)
         assert result.returncode == 0, result.stderr
-        assert "schema revision 0001" in result.stdout
+        assert "schema revision 0002" in result.stdout
     assert (tmp_path / "fresh" / "events.db").exists()
 
 
