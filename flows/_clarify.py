@@ -2,9 +2,11 @@
 
 `tamma run` (and any run outside a deployment) polls the issue for replies inside its
 `clarify` step. A deployment's run instead looks once, then suspends: the flow run leaves its
-worker until someone resumes it from the Prefect UI (after replying on the issue, or typing
-the answer into the form), and a worker runs it again from the top; every finished step is a
-no-op, the same suspension (same key) hands back the form, and the issue is read again.
+worker until it is resumed, by `tamma webhooks` when a comment comes on the issue or from the
+Prefect UI (after replying on the issue, or typing the answer into the form), and a worker runs
+it again from the top; every finished step is a no-op, the same suspension (same key) hands back
+the form, and the issue is read again. A comment that is no answer (`answers_from` does not
+accept its author) resumes it too: then the run suspends again, under the next key, and waits.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from tamma.platforms import Comment
 from tasks._context import RunContext
 from tasks.analyze import numbered, wait_for_clarification
 
-__all__ = ["Answers", "clarification"]
+__all__ = ["Answers", "clarification", "questions_key"]
 
 
 class Answers(RunInput):
@@ -32,17 +34,27 @@ class Answers(RunInput):
 
 
 def clarification(ctx: RunContext, questions: list[str]) -> tuple[Comment, ...] | None:
-    """The replies to `questions`; None when none came (in time, or by the time of resuming)."""
+    """The replies to `questions`; None when none came in time (a run outside a deployment).
+    A deployment's run looks, suspends, and looks again each time it is resumed: on re-entry,
+    the suspensions it went through hand back their answers at once, in order."""
     if deployment.id is None:
         return wait_for_clarification(ctx, questions)
-    replies = wait_for_clarification(ctx, questions, wait=False)
-    if replies is not None:
-        return replies
     form = Answers.with_initial_data(
         description=f"**Tamma asked about {ctx.ref}** (run {ctx.run_id}):\n\n{numbered(questions)}\n\n"
         "Resume when the reporter has answered on the issue, or type the answer here."
     )
-    answered = suspend_flow_run(
-        wait_for_input=form, timeout=ctx.options.clarification_timeout_s, key=f"{ctx.run_id}-questions"
-    )
-    return wait_for_clarification(ctx, questions, wait=False, typed=answered.answer)
+    typed, wait = "", 1
+    while (replies := wait_for_clarification(ctx, questions, wait=False, typed=typed)) is None:
+        answered = suspend_flow_run(
+            wait_for_input=form,
+            timeout=ctx.options.clarification_timeout_s,
+            key=questions_key(ctx.run_id, wait),
+        )
+        typed, wait = answered.answer, wait + 1
+    return replies
+
+
+def questions_key(run_id: str, wait: int) -> str:
+    """The key of the run's `wait`-th suspension for answers (from 1): what `tamma webhooks`
+    looks for before it resumes a flow run on a comment (`tamma.webhooks._resume`)."""
+    return f"{run_id}-questions" if wait == 1 else f"{run_id}-questions-{wait}"

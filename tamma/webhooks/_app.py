@@ -1,5 +1,5 @@
 """The webhook endpoint: refuse what is too big, unsigned or a replay; record the rest; start
-the run a trigger asks for.
+the run a trigger asks for, and resume the run a new comment may be answering.
 
     POST /webhooks/{github|gitlab|gitea|bitbucket}
       413  body over `max_body_bytes` (read no further)
@@ -7,7 +7,7 @@ the run a trigger asks for.
       401  missing or wrong signature
       400  no delivery id, or a body that is not JSON
       409  a delivery id seen before (a replay)
-      202  accepted: {"delivery", "started": "<ref>" or null}
+      202  accepted: {"delivery", "started": "<ref>" or null, "resumed": "<flow run id>" or null}
 
 The delivery id is claimed with a conditional append (no WEBHOOK.RECEIVED with its tag may
 exist), so two copies arriving at once are told apart like two workers claiming an issue.
@@ -16,6 +16,7 @@ exist), so two copies arriving at once are told apart like two workers claiming 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -30,12 +31,19 @@ from tamma import event_types as et
 from tamma.recorder import EVENT_VERSION
 from tamma.webhooks._settings import WebhookSettings
 from tamma.webhooks._signatures import DELIVERY_HEADERS, Forge, signed
-from tamma.webhooks._triggers import EVENT_HEADERS, Trigger, ci_commit_of, trigger_of
+from tamma.webhooks._triggers import EVENT_HEADERS, Trigger, ci_commit_of, comment_on_issue, trigger_of
 
 __all__ = ["webhook_app"]
 
 Starter = Callable[[Trigger], str]
 """Starts the run a trigger asks for; returns what identifies it (a Prefect flow run id)."""
+Resumer = Callable[[str], str | None]
+"""Resumes the run suspended for answers on an issue (its reference); the flow run id, or None
+when no run waits there (`resume_for_answers`)."""
+REPLIED = "a comment while its run waits for answers"
+"""WEBHOOK.TRIGGERED's `reason` when a delivery resumed a run."""
+
+_log = logging.getLogger(__name__)
 
 
 class _Refused(Exception):
@@ -44,8 +52,10 @@ class _Refused(Exception):
         self.status, self.reason = status, reason
 
 
-def webhook_app(settings: WebhookSettings, store: EventStore, start: Starter) -> Starlette:
-    """The ASGI app; `start` runs in a worker thread (it may call Prefect synchronously)."""
+def webhook_app(settings: WebhookSettings, store: EventStore, start: Starter, resume: Resumer) -> Starlette:
+    """The ASGI app; `start` and `resume` run in a worker thread (they may call Prefect
+    synchronously). A `/tamma run` comment does both: the run it starts finds the issue held by
+    the waiting run, which resumes and reads the comment like any other reply."""
 
     async def receive(request: Request) -> JSONResponse:
         forge = request.path_params["forge"]
@@ -60,14 +70,22 @@ def webhook_app(settings: WebhookSettings, store: EventStore, start: Starter) ->
                 raise _Refused(400, f"no delivery id ({DELIVERY_HEADERS[forge]})")
             trigger = trigger_of(forge, event, payload, settings)
             commit = ci_commit_of(forge, event, payload)
+            commented = comment_on_issue(forge, event, payload)
             await run_in_threadpool(_record_received, store, forge, delivery, event, trigger, commit)
         except _Refused as refused:
             await run_in_threadpool(_record_rejected, store, forge, delivery, event, refused)
             return JSONResponse({"error": refused.reason}, status_code=refused.status)
         if trigger is not None:
-            await run_in_threadpool(_start, store, start, forge, delivery, trigger)
+            await run_in_threadpool(_act, store, forge, delivery, trigger, lambda: start(trigger))
+        resumed = None
+        if commented is not None:
+            replied = Trigger(commented, REPLIED)
+            resumed = await run_in_threadpool(
+                _act, store, forge, delivery, replied, lambda: resume(commented)
+            )
         return JSONResponse(
-            {"delivery": delivery, "started": trigger.ref if trigger else None}, status_code=202
+            {"delivery": delivery, "started": trigger.ref if trigger else None, "resumed": resumed},
+            status_code=202,
         )
 
     return Starlette(routes=[Route("/webhooks/{forge}", receive, methods=["POST"])])
@@ -145,18 +163,31 @@ def _record_rejected(store: EventStore, forge: str, delivery: str, event: str, r
     )
 
 
-def _start(store: EventStore, start: Starter, forge: str, delivery: str, trigger: Trigger) -> None:
-    """Start the run; what came of it (a flow run id, or why not) goes on record either way."""
+def _act(
+    store: EventStore, forge: str, delivery: str, trigger: Trigger, act: Callable[[], str | None]
+) -> str | None:
+    """Start or resume the run `trigger` names; the flow run it reached, or None. What came of it
+    (a flow run id, or why not) goes on record, but nothing when there was nothing to resume. The
+    delivery was good whatever happens here: an error (Prefect unreachable) is recorded and
+    logged in one line, never a 500."""
     try:
-        started: dict[str, object] = {"flow_run_id": start(trigger)}
-    except Exception as error:  # the delivery was good; the run could not start: say so, do not 500
-        started = {"error": f"{type(error).__name__}: {error}"}
+        flow_run_id = act()
+    except Exception as error:
+        reason = f"{type(error).__name__}: {' '.join(str(error).split())}"
+        _log.warning("webhook delivery %s (%s on %s): %s", delivery, trigger.reason, trigger.ref, reason)
+        outcome: dict[str, object] = {"error": reason}
+        flow_run_id = None
+    else:
+        if flow_run_id is None:
+            return None
+        outcome = {"flow_run_id": flow_run_id}
     store.append(
         _event(
             et.WEBHOOK_TRIGGERED,
             _tags(forge, delivery, trigger),
             ref=trigger.ref,
             reason=trigger.reason,
-            **started,
+            **outcome,
         )
     )
+    return flow_run_id

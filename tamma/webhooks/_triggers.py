@@ -1,6 +1,8 @@
-"""What in a delivery starts a run: an issue given the trigger label, or a comment on an issue
-that starts with the command. Everything else (pushes, pull requests, other labels, comments on
-pull requests) is received and recorded but starts nothing.
+"""What in a delivery starts or resumes a run: an issue given the trigger label, or a comment on
+an issue that starts with the command, starts one; any new comment on an issue (but Tamma's own)
+may be the answer a run suspended on that issue waits for (`comment_on_issue`). Everything else
+(pushes, pull requests, other labels, comments on pull requests, edited comments) is received and
+recorded but starts nothing.
 
 Payload shapes are the forges' own: GitHub's `issues`/`issue_comment` events, GitLab's
 `Issue Hook`/`Note Hook`, Gitea's and Forgejo's `issues`/`issue_comment`, Bitbucket Cloud's
@@ -9,14 +11,16 @@ Payload shapes are the forges' own: GitHub's `issues`/`issue_comment` events, Gi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+from tamma.platforms import marker
 from tamma.webhooks._settings import WebhookSettings
 from tamma.webhooks._signatures import Forge
 
-__all__ = ["EVENT_HEADERS", "Trigger", "ci_commit_of", "trigger_of"]
+__all__ = ["EVENT_HEADERS", "Trigger", "ci_commit_of", "comment_on_issue", "trigger_of"]
 
 EVENT_HEADERS: dict[Forge, str] = {
     "github": "x-github-event",
@@ -24,6 +28,12 @@ EVENT_HEADERS: dict[Forge, str] = {
     "gitea": "x-gitea-event",
     "bitbucket": "x-event-key",
 }
+_TAMMA_WROTE = marker("").removesuffix(" -->")
+"""The start of the hidden marker every comment Tamma posts carries: Tamma's own comments (its
+questions among them) answer nothing."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -34,63 +44,114 @@ class Trigger:
     reason: str
 
 
+@dataclass(frozen=True)
+class _Comment:
+    """A comment just written on an issue: the issue's reference and the comment's text."""
+
+    ref: str
+    body: str
+
+
+def _lenient(read: Callable[P, R | None]) -> Callable[P, R | None]:
+    """A reader of payloads that answers None for one not of the shape it reads: a forge sends
+    many kinds of events, and one we do not act on is no error."""
+
+    @functools.wraps(read)
+    def reading(*args: P.args, **kwargs: P.kwargs) -> R | None:
+        try:
+            return read(*args, **kwargs)
+        except (KeyError, TypeError, AttributeError):
+            return None
+
+    return reading
+
+
+@_lenient
 def trigger_of(
     forge: Forge, event: str, payload: Mapping[str, Any], settings: WebhookSettings
 ) -> Trigger | None:
     """The run this delivery asks for, if any."""
-    try:
-        if forge == "gitlab":
-            return _gitlab(event, payload, settings)
-        if forge == "bitbucket":
-            return _bitbucket(event, payload, settings)
-        return _github_or_gitea(forge, event, payload, settings)
-    except (KeyError, TypeError, AttributeError):  # not the shape of a trigger: nothing to start
+    comment = _new_comment(forge, event, payload)
+    if comment is not None:
+        asked = _asks(comment.body, settings)
+        return Trigger(comment.ref, f"comment {settings.command!r}") if asked else None
+    if forge == "gitlab":
+        return _gitlab_labelled(event, payload, settings)
+    if forge == "bitbucket":
         return None
+    return _github_or_gitea_labelled(forge, event, payload, settings)
 
 
-def _github_or_gitea(
+@_lenient
+def comment_on_issue(forge: Forge, event: str, payload: Mapping[str, Any]) -> str | None:
+    """The issue (`github:acme/shop#12`) a delivery brings a new comment on, unless Tamma wrote it:
+    a run suspended there for answers reads the issue again. Whose reply counts is the run's
+    decision (`answers_from`), not the webhook's. A `/tamma run` comment is one too: it also
+    starts a run (`trigger_of`), which finds the issue held by the waiting run."""
+    comment = _new_comment(forge, event, payload)
+    return comment.ref if comment is not None and _TAMMA_WROTE not in comment.body else None
+
+
+def _new_comment(forge: Forge, event: str, payload: Mapping[str, Any]) -> _Comment | None:
+    """A comment just written on an issue, not on a pull request, and not an edit."""
+    if forge == "gitlab":
+        attributes = payload["object_attributes"]
+        if (
+            event == "Note Hook"
+            and attributes.get("noteable_type") == "Issue"
+            and attributes.get("action", "create") == "create"  # older GitLab sends no action
+            and not attributes.get("system")
+        ):
+            return _Comment(_gitlab_ref(payload, payload["issue"]["iid"]), attributes["note"])
+        return None
+    if forge == "bitbucket":
+        if event == "issue:comment_created":
+            ref = f"bitbucket:{payload['repository']['full_name']}#{payload['issue']['id']}"
+            return _Comment(ref, payload["comment"]["content"]["raw"])
+        return None
+    if (
+        event == "issue_comment"
+        and payload.get("action") == "created"
+        and not payload["issue"].get("pull_request")
+    ):
+        return _Comment(_github_or_gitea_ref(forge, payload), payload["comment"]["body"])
+    return None
+
+
+def _github_or_gitea_labelled(
     forge: Forge, event: str, payload: Mapping[str, Any], settings: WebhookSettings
 ) -> Trigger | None:
     issue = payload["issue"]
-    if issue.get("pull_request"):
-        return None
-    ref = f"{forge}:{payload['repository']['full_name']}#{issue['number']}"
     action = payload.get("action")
-    if event == "issues" and action in ("labeled", "label_updated", "opened"):
-        named = payload.get("label") or {}
-        labels = [named.get("name")] if forge == "github" and action == "labeled" else _names(issue["labels"])
-        if settings.trigger_label in labels:
-            return Trigger(ref, f"labelled {settings.trigger_label!r}")
-    if event == "issue_comment" and action == "created" and _asks(payload["comment"]["body"], settings):
-        return Trigger(ref, f"comment {settings.command!r}")
+    if issue.get("pull_request") or event != "issues" or action not in ("labeled", "label_updated", "opened"):
+        return None
+    named = payload.get("label") or {}
+    labels = [named.get("name")] if forge == "github" and action == "labeled" else _names(issue["labels"])
+    if settings.trigger_label in labels:
+        return Trigger(_github_or_gitea_ref(forge, payload), f"labelled {settings.trigger_label!r}")
     return None
 
 
-def _gitlab(event: str, payload: Mapping[str, Any], settings: WebhookSettings) -> Trigger | None:
-    project = payload["project"]["path_with_namespace"]
+def _gitlab_labelled(event: str, payload: Mapping[str, Any], settings: WebhookSettings) -> Trigger | None:
+    if event != "Issue Hook":
+        return None
     attributes = payload["object_attributes"]
-    if event == "Issue Hook":
-        labels = payload.get("changes", {}).get("labels")
-        added = set(_titles(labels["current"])) - set(_titles(labels["previous"])) if labels else set()
-        opened = attributes.get("action") == "open" and settings.trigger_label in _titles(
-            payload.get("labels", [])
-        )
-        if settings.trigger_label in added or opened:
-            return Trigger(f"gitlab:{project}#{attributes['iid']}", f"labelled {settings.trigger_label!r}")
-    if (
-        event == "Note Hook"
-        and attributes.get("noteable_type") == "Issue"
-        and _asks(attributes["note"], settings)
-    ):
-        return Trigger(f"gitlab:{project}#{payload['issue']['iid']}", f"comment {settings.command!r}")
+    labels = payload.get("changes", {}).get("labels")
+    added = set(_titles(labels["current"])) - set(_titles(labels["previous"])) if labels else set()
+    opened = attributes.get("action") == "open" and settings.trigger_label in _titles(
+        payload.get("labels", [])
+    )
+    if settings.trigger_label in added or opened:
+        return Trigger(_gitlab_ref(payload, attributes["iid"]), f"labelled {settings.trigger_label!r}")
     return None
 
 
-def _bitbucket(event: str, payload: Mapping[str, Any], settings: WebhookSettings) -> Trigger | None:
-    if event == "issue:comment_created" and _asks(payload["comment"]["content"]["raw"], settings):
-        ref = f"bitbucket:{payload['repository']['full_name']}#{payload['issue']['id']}"
-        return Trigger(ref, f"comment {settings.command!r}")
-    return None
+def _github_or_gitea_ref(forge: Forge, payload: Mapping[str, Any]) -> str:
+    return f"{forge}:{payload['repository']['full_name']}#{payload['issue']['number']}"
+
+
+def _gitlab_ref(payload: Mapping[str, Any], iid: int) -> str:
+    return f"gitlab:{payload['project']['path_with_namespace']}#{iid}"
 
 
 def _asks(comment: str, settings: WebhookSettings) -> bool:

@@ -12,6 +12,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +22,13 @@ import pytest
 import uvicorn
 from prefect.client.orchestration import get_client
 from prefect.deployments.runner import RunnerDeployment
+from starlette.applications import Starlette
 
 from event_store import EventStore, Query
 from flows.resolve_issue import resolve_issue
 from tamma import event_types as et
-from tamma.cli.webhooks import DEPLOYMENT, deployment_starter
-from tamma.webhooks import WebhookSettings, webhook_app
+from tamma.cli.webhooks import DEPLOYMENT, deployment_starter, resume_suspended_for_answers
+from tamma.webhooks import WebhookSettings, resume_for_answers, webhook_app
 from tasks.ci import wait_for_ci_news
 
 SECRET = "whsec-" + "s3cr3t" * 4
@@ -46,13 +49,11 @@ def store(tmp_path: Path) -> Iterator[EventStore]:
         yield opened
 
 
-@pytest.fixture
-def endpoint(store: EventStore, deployment: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The webhook app served by uvicorn on a free loopback port, starting real deployment runs."""
-    monkeypatch.setenv(SETTINGS.secret_env, SECRET)
+@contextmanager
+def serving(app: Starlette) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port; the base URL of its webhooks."""
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
-    app = webhook_app(SETTINGS, store, deployment_starter(DEPLOYMENT))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
@@ -61,6 +62,21 @@ def endpoint(store: EventStore, deployment: str, monkeypatch: pytest.MonkeyPatch
     yield f"http://127.0.0.1:{listening.getsockname()[1]}/webhooks"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def endpoint(store: EventStore, deployment: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The webhook app as `tamma webhooks` serves it, starting real deployment runs."""
+    monkeypatch.setenv(SETTINGS.secret_env, SECRET)
+    with serving(
+        webhook_app(
+            SETTINGS,
+            store,
+            deployment_starter(DEPLOYMENT),
+            partial(resume_for_answers, store, resume=resume_suspended_for_answers),
+        )
+    ) as url:
+        yield url
 
 
 def github_labelled(number: int = 12) -> dict[str, Any]:
@@ -189,7 +205,7 @@ def test_other_events_are_recorded_and_start_nothing(endpoint: str, store: Event
             endpoint, "github", event, body, {"X-Hub-Signature-256": f"sha256={hub_signature(body)}"}
         )
         assert answer.status_code == 202
-        assert answer.json()["started"] is None
+        assert (answer.json()["started"], answer.json()["resumed"]) == (None, None)
     assert len(recorded(store, et.WEBHOOK_RECEIVED)) == 2
     assert not recorded(store, et.WEBHOOK_TRIGGERED)
 
