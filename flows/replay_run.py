@@ -157,12 +157,12 @@ def _fork(
 
 def _own_events(events: Iterable[Event], run_id: str) -> list[Event]:
     """The run's events without what no replay can repeat: a fork's takeover of another run's
-    claim (the scratch store has no claim to take over) and the heartbeats of its lease, which
-    follow the clock, not the run."""
+    claim (the scratch store has no claim to take over), the heartbeats of its lease, which
+    follow the clock, not the run, and the claims another process of the same run lost in a race."""
     return [
         e
         for e in events
-        if e.type != et.ISSUE_CLAIM_RENEWED
+        if e.type not in (et.ISSUE_CLAIM_RENEWED, et.ISSUE_CLAIM_LOST)
         and not (e.type == et.ISSUE_RELEASED and e.data.get("run_id") != run_id)
     ]
 

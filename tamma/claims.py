@@ -13,6 +13,11 @@ hold the claim without heartbeats:
 A run that failed (RUN.FAILED) gives its claim up at once: it is free to be continued, by the
 next `tamma run` of the issue or the next sweep, under the same run id. Time is the store's
 (`recorded_at` of each event) compared with `now`, a parameter, so tests move a virtual clock.
+
+A run that does not get the issue says so with ISSUE.CLAIM_LOST (the holder's run id, and
+whether it found the claim held or lost a race for it), so claim conflicts are counted, not
+guessed. The claim's own fold and conditions leave that type out: a loser never disturbs the
+winner's append.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Literal
 
 from event_store import AppendConditionFailed, Event, EventStore, EventStoreError, NewEvent, Projection, Query
 from tamma import event_types as et
+from tamma.metrics import timed_append
 from tamma.recorder import EVENT_VERSION
 
 __all__ = [
@@ -174,7 +180,8 @@ def take_claim(
     """Claim the issue for `run_id` with one conditional append: exactly one of any number of
     racing claimants wins, whatever they saw. A holder is displaced only when its claim
     expired, or when it is this same run and `continue_own` says the caller knows (`tamma run
-    --run-id`), or `release` (a fork releasing the run it forks) takes it off first."""
+    --run-id`), or `release` (a fork releasing the run it forks) takes it off first. A loser
+    records ISSUE.CLAIM_LOST under `tags`."""
     now = now or datetime.now(UTC)
     projection = claim_projection(issue_tag)
     seen = projection.run(store)
@@ -187,7 +194,9 @@ def take_claim(
         if holder.status(now) == "expired":
             before.append(_expired(holder, run_id, tags, worker))
         elif not (ours and (continue_own or holder.claimant == claimant)):
-            return ClaimAttempt("lost", holder)
+            return _lost(
+                store, issue_tag, holder, "held", run_id=run_id, claimant=claimant, worker=worker, tags=tags
+            )
     claim = NewEvent(
         et.ISSUE_CLAIMED,
         {
@@ -202,14 +211,50 @@ def take_claim(
         metadata={"actor": worker},
     )
     try:
-        store.append([*before, claim], condition=seen.condition())
+        timed_append(store, [*before, claim], seen.condition())
     except AppendConditionFailed:
-        return ClaimAttempt("lost", projection.run(store).state or holder)
+        winner = projection.run(store).state or holder
+        return _lost(
+            store, issue_tag, winner, "race", run_id=run_id, claimant=claimant, worker=worker, tags=tags
+        )
     if holder is None or release:
         return ClaimAttempt("claimed")
     return ClaimAttempt(
         "continued" if holder.run_id == run_id and not before else "took-over", previous=holder
     )
+
+
+def _lost(
+    store: EventStore,
+    issue_tag: str,
+    holder: Claim | None,
+    reason: Literal["held", "race"],
+    *,
+    run_id: str,
+    claimant: str,
+    worker: str,
+    tags: Sequence[str],
+) -> ClaimAttempt:
+    """Record that `run_id` did not get the issue, and say so: `reason` "held" (a live claim was
+    there when it looked) or "race" (another claim got in between its read and its append)."""
+    timed_append(
+        store,
+        NewEvent(
+            et.ISSUE_CLAIM_LOST,
+            {
+                "v": EVENT_VERSION,
+                "issue": issue_tag.removeprefix("issue:"),
+                "run_id": run_id,
+                "claimant": claimant,
+                "worker": worker,
+                "holder_run_id": holder.run_id if holder is not None else None,
+                "reason": reason,
+            },
+            tags=tags,
+            metadata={"actor": worker},
+        ),
+    )
+    return ClaimAttempt("lost", holder)
 
 
 def _expired(holder: Claim, by: str, tags: Sequence[str], worker: str) -> NewEvent:
@@ -262,12 +307,13 @@ class LeaseKeeper(threading.Thread):
             self.on_lost(holder)
             return False
         if not (holder.waiting or holder.ended or holder.failed is not None):
-            self.store.append(
+            timed_append(
+                self.store,
                 NewEvent(
                     et.ISSUE_CLAIM_RENEWED,
                     {"v": EVENT_VERSION, "run_id": holder.run_id, "claimant": self.claimant},
                     tags=self.tags,
                     metadata={"actor": holder.worker},
-                )
+                ),
             )
         return True

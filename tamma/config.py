@@ -24,6 +24,7 @@ from pydantic_settings import (
 
 from tamma.agent.settings import AgentSettings
 from tamma.errors import ConfigError
+from tamma.metrics._settings import MetricsSettings
 from tamma.platforms._settings import PlatformsSettings
 from tamma.providers._pricing import ModelPrice
 from tamma.providers._settings import BreakerConfig, ProviderSettings, api_key_for
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     claim_lease_s: float = Field(default=600.0, gt=0)
     """How long a claim outlives its run's last heartbeat (renewed every third of it): after a
     kill or a lost machine, the issue is free again this long after the run's last sign of life."""
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    """The Prometheus endpoint of `tamma serve`, `tamma worker` and `tamma metrics`: `port`, `host`."""
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     """`tamma webhooks`: the secret's variable, the trigger label and command, the size limit."""
     sandbox: Annotated[SandboxPolicy, NoDecode] = Field(default_factory=SandboxPolicy)

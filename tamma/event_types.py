@@ -14,6 +14,9 @@ ISSUE_CLAIM_RENEWED = "ISSUE.CLAIM_RENEWED"
 ISSUE_CLAIM_EXPIRED = "ISSUE.CLAIM_EXPIRED"
 """A claim whose lease ran out (or whose run failed) was taken over, in the same append as the
 new ISSUE.CLAIMED."""
+ISSUE_CLAIM_LOST = "ISSUE.CLAIM_LOST"
+"""A run did not get the issue: another run holds it, or claimed it at the same moment. Written
+by the loser, after its claim failed (tamma.claims); nothing else follows from it."""
 ANALYSIS_COMPLETED = "ANALYSIS.COMPLETED"
 CLARIFICATION_REQUESTED = "CLARIFICATION.REQUESTED"
 CLARIFICATION_RECEIVED = "CLARIFICATION.RECEIVED"

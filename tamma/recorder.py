@@ -6,6 +6,9 @@ so every event carries `data["v"]`, the run and issue tags, an `actor` in its me
 
 Observers (`Recorder.observers`) see each event once it is stored, e.g. to show progress in
 an orchestrator's logs; a failing observer is logged and never fails the recording.
+
+Each append is timed for `tamma_event_append_seconds` (`tamma.metrics.timed_append`): the
+latency stays in this process's metrics, never in the event, whose content it is not.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from event_store import Event, EventStore, NewEvent
+from tamma.metrics import timed_append
 from tamma.redaction import Redactor
 
 __all__ = ["EVENT_VERSION", "Observer", "Recorder"]
@@ -59,7 +63,7 @@ class Recorder:
     def record(self, event_type: str, *, actor: str = "tamma", **data: object) -> int:
         """Append one event; returns its position."""
         event = self.event(event_type, actor=actor, **data)
-        position = self.store.append(event)
+        position = timed_append(self.store, event)
         if self.observers:
             self._notify(_stored(event, position))
         return position

@@ -1,16 +1,18 @@
 """Claims under a lease, on a virtual clock: when a claim expires, who may take it over, and
-exactly one winner among eight processes racing for an expired one (SQLite and PostgreSQL)."""
+exactly one winner among eight processes racing for an expired one (SQLite and PostgreSQL);
+every loser says so with ISSUE.CLAIM_LOST."""
 
 from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from event_store import EventStore, NewEvent
+from event_store import AppendCondition, EventStore, NewEvent
 from tamma import event_types as et
 from tamma.claims import Claim, LeaseKeeper, claim_projection, claimable, continuable_run, take_claim
 from tests.conftest import BACKENDS, empty_postgres
@@ -105,6 +107,70 @@ def test_the_claimant_itself_holds_and_only_its_own_run_continues(store: EventSt
     assert claim(store, "r-1", "flow-2") == "lost"  # the same run id, but nobody said to continue
 
 
+def lost_claims(store: EventStore) -> list[dict[str, object]]:
+    return [e.data for e in store.read() if e.type == et.ISSUE_CLAIM_LOST]
+
+
+def test_a_claimant_that_finds_the_issue_held_records_its_loss(store: EventStore) -> None:
+    claim(store, "r-1", "flow-1")
+    assert claim(store, "r-2", "flow-2") == "lost"
+    [lost] = [e for e in store.read() if e.type == et.ISSUE_CLAIM_LOST]
+    assert lost.tags == ("run:r-2", ISSUE)
+    assert lost.metadata == {"actor": "host-a"}
+    assert lost.data == {
+        "v": 1,
+        "issue": "local:shop#1",
+        "run_id": "r-2",
+        "claimant": "flow-2",
+        "worker": "host-a",
+        "holder_run_id": "r-1",
+        "reason": "held",
+    }
+    assert claim(store, "r-1", "flow-1") == "held"  # the holder itself: nothing lost
+    assert claim(store, "r-3", "flow-3") == "lost"  # a loss leaves the claim as it was
+    assert holder(store).claimant == "flow-1"
+    assert [data["run_id"] for data in lost_claims(store)] == ["r-2", "r-3"]
+
+
+class Interleaved(EventStore):
+    """A store whose first conditional append lets `other` run first: the claimant has read the
+    issue free, and another one claims it before its own append reaches the store."""
+
+    def __init__(self, url: str, other: Callable[[], object]) -> None:
+        super().__init__(url)
+        self.other: Callable[[], object] | None = other
+
+    def append(self, events: NewEvent | Iterable[NewEvent], condition: AppendCondition | None = None) -> int:
+        if condition is not None and self.other is not None:
+            other, self.other = self.other, None
+            other()
+        return super().append(events, condition)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_claimants_race_and_the_loser_records_claim_lost(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'events.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        empty_postgres(url)
+    with EventStore(url) as other:
+        outcomes: dict[str, str] = {}
+        with Interleaved(url, lambda: outcomes.setdefault("r-a", claim(other, "r-a", "flow-a"))) as slow:
+            outcomes["r-b"] = claim(slow, "r-b", "flow-b")
+        assert outcomes == {"r-a": "claimed", "r-b": "lost"}
+        assert holder(other).run_id == "r-a"
+        [lost] = lost_claims(other)
+        assert (lost["run_id"], lost["claimant"], lost["holder_run_id"], lost["reason"]) == (
+            "r-b",
+            "flow-b",
+            "r-a",
+            "race",
+        )
+
+
 def test_the_lease_keeper_renews_and_stops_when_the_claim_is_taken(store: EventStore) -> None:
     take_claim(
         store, ISSUE, run_id="r-1", claimant="flow-1", worker="a", tags=["run:r-1", ISSUE], lease_s=0.3
@@ -160,3 +226,7 @@ def test_eight_processes_race_for_an_expired_claim_and_one_wins(
         expired = [e for e in store.read() if e.type == et.ISSUE_CLAIM_EXPIRED]
         assert len(expired) == 1
         assert expired[0].data["claimant"] == "flow-dead"
+        lost = lost_claims(store)
+        assert sorted(str(data["claimant"]) for data in lost) == sorted(set(outcomes) - {winner})
+        assert {data["holder_run_id"] for data in lost} == {"r-1"}  # all race under one run id
+        assert {data["reason"] for data in lost} <= {"race", "held"}  # "held": read after the winner

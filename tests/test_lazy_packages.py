@@ -11,6 +11,7 @@ import pytest
 LAZY_PACKAGES = {
     "tamma.providers": ("Message", ("anthropic", "openai")),
     "tamma.platforms": ("Issue", ("github", "gitlab")),
+    "tamma.metrics": ("MetricSpec", ("prometheus_client",)),
 }
 
 

@@ -170,6 +170,7 @@ def test_claim_conflicts_count_the_claims_lost_to_a_holder(
 ) -> None:
     assert claim_step(store, "r-1", "flow-a", ok=False) == "claimed"
     assert claim_step(store, "r-1", "flow-a") == "held"  # the step retried: its own claim
+    assert claim_step(store, "r-1", "flow-a") == "held"  # Prefect retried the flow run, its claim alive
     assert value(registry, "tamma_claim_conflicts_total") == 0
     assert claim_step(store, "r-2", "flow-b") == "lost"  # a second run of a held issue
     assert value(registry, "tamma_claim_conflicts_total") == 1
@@ -181,6 +182,16 @@ def test_claim_conflicts_count_the_claims_lost_to_a_holder(
     assert claim_step(store, "r-1", "flow-e") == "lost"  # two processes continuing one run
     assert value(registry, "tamma_claim_conflicts_total") == 2
     assert value(registry, "tamma_claim_takeovers_total") == 2
+    lost = [e for e in store.read() if e.type == et.ISSUE_CLAIM_LOST]
+    assert [e.data["run_id"] for e in lost] == ["r-2", "r-1"]  # the count is these events
+
+
+def test_claim_conflicts_count_only_claim_lost_events(store: EventStore, registry: CollectorRegistry) -> None:
+    """Older stores hold no ISSUE.CLAIM_LOST: a claim step without a claim is not guessed at."""
+    store.append([event(et.STEP_STARTED, step="claim"), event(et.STEP_FINISHED, step="claim", ok=True)])
+    assert value(registry, "tamma_claim_conflicts_total") == 0
+    store.append(event(et.ISSUE_CLAIM_LOST, "r-2", run_id="r-2", holder_run_id="r-1", reason="race"))
+    assert value(registry, "tamma_claim_conflicts_total") == 1
 
 
 def test_data_of_the_wrong_shape_is_left_out_not_fatal(
@@ -312,5 +323,6 @@ def test_the_dashboard_plots_only_exported_metrics() -> None:
         "tamma_escalations_total",
         "tamma_ci_repairs_total",
         "tamma_claim_conflicts_total",
+        "tamma_event_append_seconds_bucket",
     }
     assert asked_for <= used

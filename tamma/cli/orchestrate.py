@@ -51,7 +51,7 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the UI and API.")] = 4200,
     metrics_port: MetricsPort = None,
-    metrics_host: MetricsHost = "127.0.0.1",
+    metrics_host: MetricsHost = None,
 ) -> None:
     """Start a Prefect server with its UI: watch runs and approve plans in the browser."""
     from tamma.cli._prefect import use_prefect
@@ -86,12 +86,13 @@ def worker(
         ),
     ] = None,
     metrics_port: MetricsPort = None,
-    metrics_host: MetricsHost = "127.0.0.1",
+    metrics_host: MetricsHost = None,
 ) -> None:
     """Run flows from the work pool on this machine (needs PREFECT_API_URL)."""
     if not os.environ.get("PREFECT_API_URL"):
         raise TammaError("set PREFECT_API_URL to the Prefect server's API (e.g. http://prefect:4200/api)")
-    with serving_metrics(metrics_port, metrics_host):
+    # the flow runs append, in processes of Prefect's worker: they get where to leave their timings
+    with serving_metrics(metrics_port, metrics_host, children=True) as flow_run_env:
         _prefect(
             "worker",
             "start",
@@ -101,6 +102,7 @@ def worker(
             "process",
             *(["--run-once"] if run_once else []),
             *(["--limit", str(limit)] if limit else []),
+            env=flow_run_env,
         )
 
 

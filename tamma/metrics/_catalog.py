@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["CATALOG", "DURATION_BUCKETS_S", "LATENCY_BUCKETS_S", "MetricSpec", "spec"]
+__all__ = ["APPEND_BUCKETS_S", "CATALOG", "DURATION_BUCKETS_S", "LATENCY_BUCKETS_S", "MetricSpec", "spec"]
 
 MetricKind = Literal["counter", "gauge", "histogram"]
 
@@ -17,6 +17,9 @@ DURATION_BUCKETS_S = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 6
 """Steps last from a claim (milliseconds) to CI watches and human waits (hours)."""
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 """Model calls take seconds to minutes; store reads take milliseconds."""
+APPEND_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+"""An append takes about a millisecond on a quiet store; the architecture's bound is p95 < 10 ms;
+past a second it waits on a lock (SQLite's writer, PostgreSQL's table lock) or a slow disk."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,9 @@ class MetricSpec:
     help: str
     labels: tuple[str, ...] = ()
     buckets: tuple[float, ...] = ()
+    folded: bool = True
+    """False for what the event stream cannot tell: measured in the processes that append
+    (`_appends`), not folded from the store by `StoreCollector`."""
 
 
 CATALOG: tuple[MetricSpec, ...] = (
@@ -102,7 +108,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     MetricSpec(
         "tamma_claim_conflicts_total",
         "counter",
-        "Claim attempts lost to a run holding the issue: a claim step that ended well without an ISSUE.CLAIMED.",
+        "Claim attempts lost to a run holding the issue, or to a claim made at the same moment (ISSUE.CLAIM_LOST).",
     ),
     MetricSpec(
         "tamma_claim_takeovers_total",
@@ -117,6 +123,15 @@ CATALOG: tuple[MetricSpec, ...] = (
         "Time this endpoint took to read and fold the new events at each scrape.",
         (),
         LATENCY_BUCKETS_S,
+    ),
+    MetricSpec(
+        "tamma_event_append_seconds",
+        "histogram",
+        "Time each append to the event store took, measured by the process that appended; "
+        "conditional=true: appended under a condition (a claim), including those the condition refused.",
+        ("conditional",),
+        APPEND_BUCKETS_S,
+        folded=False,
     ),
 )
 

@@ -5,7 +5,8 @@ visible strictly in order, so none is skipped) and folds them into the tally, un
 concurrent scrapes never fold an event twice. The values are the store's, not this process's:
 every endpoint on the same store exposes the same counts, and a restart loses nothing, it
 folds the stream again. Only the read timing and the store's reachability are this process's
-own view.
+own view. What the stream cannot tell (append latency, `MetricSpec.folded` False) is left to
+`AppendLatencyCollector`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tamma.metrics._tally import Buckets, Labels, Tally
 __all__ = ["StoreCollector"]
 
 _log = logging.getLogger(__name__)
+_FOLDED = tuple(metric for metric in CATALOG if metric.folded)
 
 
 class StoreCollector:
@@ -49,12 +51,12 @@ class StoreCollector:
     def describe(self) -> Iterator[Metric]:
         """The families as last folded: lets a registry check names without reading the store."""
         with self._lock:
-            return iter([self._family(metric) for metric in CATALOG])
+            return iter([self._family(metric) for metric in _FOLDED])
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             self._catch_up()
-            return iter([self._family(metric) for metric in CATALOG])
+            return iter([self._family(metric) for metric in _FOLDED])
 
     def _catch_up(self) -> None:
         started = time.perf_counter()

@@ -60,8 +60,6 @@ class Tally:
         self.position = 0
         self.counters: dict[str, dict[Labels, float]] = defaultdict(lambda: defaultdict(float))
         self.histograms: dict[str, dict[Labels, Buckets]] = defaultdict(dict)
-        self._claims: dict[str, int] = {}
-        """Per run: ISSUE.CLAIMED events not yet matched by a claim step that ended well."""
 
     def add(self, event: Event) -> None:
         """Fold one event (read in position order)."""
@@ -80,20 +78,6 @@ class Tally:
         if key not in series:
             series[key] = Buckets(spec(name).buckets)
         series[key].observe(value)
-
-    def claim_step_ended(self, run: str) -> None:
-        """A claim step of `run` ended well: it either appended a claim (counted before it, in
-        ISSUE.CLAIMED) or lost to the holder. Counting per run keeps a step retried after
-        its claim was stored (attempt 1 claimed, then failed; attempt 2 found it held) from
-        reading as a conflict, and two processes racing under one run id from hiding one."""
-        credit = self._claims.pop(run, 0)
-        if credit == 0:
-            self.count("tamma_claim_conflicts_total")
-        elif credit > 1:
-            self._claims[run] = credit - 1
-
-    def claimed(self, run: str) -> None:
-        self._claims[run] = self._claims.get(run, 0) + 1
 
 
 def _checked(name: str, labels: Labels) -> Labels:
@@ -115,10 +99,6 @@ def _number(value: object) -> float | None:
     return float(value) if value >= 0 else None
 
 
-def _run_of(event: Event) -> str:
-    return next((tag.removeprefix("run:") for tag in event.tags if tag.startswith("run:")), "")
-
-
 def _step_finished(tally: Tally, event: Event) -> None:
     data, step = event.data, _label(event.data, "step")
     duration = _number(data.get("duration_s"))
@@ -126,13 +106,6 @@ def _step_finished(tally: Tally, event: Event) -> None:
         tally.observe("tamma_step_duration_seconds", (step,), duration)
     if data.get("ok") is False:
         tally.count("tamma_step_failures_total", (step, _label(data, "error")))
-    elif step == "claim":
-        tally.claim_step_ended(_run_of(event))
-
-
-def _claimed(tally: Tally, event: Event) -> None:
-    run = event.data.get("run_id")
-    tally.claimed(run if isinstance(run, str) else _run_of(event))
 
 
 def _model_answer(tally: Tally, event: Event) -> None:
@@ -170,7 +143,7 @@ _HANDLERS: dict[str, Callable[[Tally, Event], None]] = {
     et.RUN_FAILED: _counted("tamma_runs_failed_total", "step", "error"),
     et.RUN_RESUMED: _counted("tamma_runs_resumed_total"),
     et.STEP_FINISHED: _step_finished,
-    et.ISSUE_CLAIMED: _claimed,
+    et.ISSUE_CLAIM_LOST: _counted("tamma_claim_conflicts_total"),
     et.ISSUE_CLAIM_EXPIRED: _counted("tamma_claim_takeovers_total"),
     et.AI_RESPONSE_RECEIVED: _model_answer,
     et.AI_REQUEST_FAILED: _model_failure,

@@ -1,5 +1,6 @@
 """The metrics endpoint over a real demo run: scraped before, after the run, and after a second
-run of the same issue loses its claim; every counter checked against the events themselves."""
+run of the same issue loses its claim; every counter checked against the events themselves, and
+the appends the runs made (in this process) timed."""
 
 from __future__ import annotations
 
@@ -62,6 +63,11 @@ def counted(samples: Samples, event_type: str) -> float:
     return sample(samples, "tamma_events_total", type=event_type) or 0.0
 
 
+def appends(samples: Samples, conditional: str) -> float:
+    """Appends this process timed so far (the runs below run in it)."""
+    return sample(samples, "tamma_event_append_seconds_count", conditional=conditional) or 0.0
+
+
 def stored(home: Path) -> list[Event]:
     with EventStore(f"sqlite:///{home / 'events.db'}") as store:
         return list(store.read())
@@ -97,13 +103,21 @@ def test_a_scrape_after_the_demo_run_counts_what_the_store_holds(
     for step, attempts in steps.items():
         assert sample(after, "tamma_step_duration_seconds_count", step=step) == attempts
     assert sample(after, "tamma_event_store_head") == events[-1].position
+    assert appends(after, "true") == appends(before, "true") + 1  # the claim, under its condition
+    timed = appends(after, "false") - appends(before, "false")
+    assert 0 < timed <= len(events) - 1  # one event per append, the model calls' appends not timed
 
     second = resolve_in_process(world.issue_ref, auto_approve=True, script=str(world.script), ci_poll_s=0.1)
     assert second["outcome"] == "already-claimed", second
     again, now = scrape(endpoint), stored(home)
     new = Counter(e.type for e in now[len(events) :])
-    assert new == {et.STEP_STARTED: 1, et.STEP_FINISHED: 1}  # the lost claim step, nothing else
+    assert new == {et.STEP_STARTED: 1, et.ISSUE_CLAIM_LOST: 1, et.STEP_FINISHED: 1}  # the lost claim step
+    [lost] = [e for e in now[len(events) :] if e.type == et.ISSUE_CLAIM_LOST]
+    assert lost.data["holder_run_id"] == result["run_id"]
+    assert lost.data["reason"] == "held"
     assert sample(again, "tamma_claim_conflicts_total") == 1
+    assert appends(again, "false") == appends(after, "false") + 3  # each of the three, timed
+    assert appends(again, "true") == appends(after, "true")  # a held issue: no claim attempted
     for kind, count in new.items():
         assert counted(again, kind) == counted(after, kind) + count
     assert sample(again, "tamma_runs_total", outcome="awaiting-merge") == 1
