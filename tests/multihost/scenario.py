@@ -30,7 +30,7 @@ from tests.multihost.cluster import REPO, Cluster, Worker
 
 __all__ = ["Figures", "Outcome", "sweep_losing_a_host"]
 
-TIMEOUT_S = 420.0
+TIMEOUT_S = 480.0
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
 MB = 2**20
 

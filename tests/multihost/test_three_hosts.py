@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(720)
 def test_a_sweep_over_two_worker_hosts_survives_losing_one(tmp_path: Path) -> None:
     with cluster(tmp_path, issues=10, lease_s=20) as hosts:
         for worker in hosts.workers:  # a worker's loopback is its own: the store is over the LAN
