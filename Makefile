@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+DEMO_INSTALLED := $(VENV)/.installed-demo
 
 .PHONY: demo test bench lint format clean sandbox
 
@@ -18,14 +19,19 @@ sandbox:
 	    echo "make: the sandbox needs bubblewrap: install it (apt-get install bubblewrap, dnf install bubblewrap)"; exit 1; \
 	  fi; }
 
-# Re-install only when the project's metadata changed since the last install.
-$(INSTALLED): pyproject.toml
+# Re-install only when the project's metadata changed since the last install. The demo needs
+# the dev tools (its project's tests and lint run with them), not the Claude Code backend.
+$(DEMO_INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEMO_INSTALLED)
+
+$(INSTALLED): $(DEMO_INSTALLED)
 	$(BIN)/python -m pip install --quiet -e '.[dev,claude-code]'
 	touch $(INSTALLED)
 
-demo: $(INSTALLED) sandbox
+demo: $(DEMO_INSTALLED) sandbox
 	$(BIN)/tamma demo
 
 test: lint $(INSTALLED) sandbox
