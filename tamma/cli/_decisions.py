@@ -27,10 +27,11 @@ _DECIDED = [event_types.APPROVAL_PROVIDED, event_types.APPROVAL_REJECTED]
 def waiting_flow_run(store: EventStore, run_id: str) -> str:
     """The Prefect flow run id of `run_id`'s pending decision, or a clear error."""
     from tamma.audit.run_state import run_state
+    from tamma.cli._options import no_run
 
     state = run_state(store, run_id)
     if not state.issue:
-        raise TammaError(f"no run {run_id!r} in {store.url}; `tamma status` lists the runs")
+        raise no_run(run_id, store)
     if state.awaiting_approval is None:
         raise TammaError(f"run {run_id} is not waiting for a decision (it is {state.phase})")
     return state.awaiting_approval

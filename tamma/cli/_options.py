@@ -8,6 +8,7 @@ import typer
 
 if TYPE_CHECKING:
     from event_store import EventStore
+    from tamma.errors import TammaError
 
 DatabaseUrl = Annotated[
     str | None,
@@ -29,3 +30,18 @@ def open_store(database_url: str | None) -> EventStore:
     from tamma.config import load_settings
 
     return EventStore(load_settings(database_url=database_url).event_store_url)
+
+
+def no_run(run_id: str, store: EventStore) -> TammaError:
+    """The one error every command taking a run id gives for a run the store does not hold."""
+    from tamma.errors import TammaError
+
+    return TammaError(f"no run {run_id!r} in {store.url}; `tamma status` lists the runs")
+
+
+def require_run(store: EventStore, run_id: str) -> None:
+    """Raise `no_run` unless some event of the store is tagged with `run_id`."""
+    from event_store import Query
+
+    if next(iter(store.read(Query.of(tags=[f"run:{run_id}"]), limit=1)), None) is None:
+        raise no_run(run_id, store)

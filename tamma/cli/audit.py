@@ -8,11 +8,18 @@ from typing import Annotated
 import typer
 
 from tamma.cli._options import DatabaseUrl, open_store
+from tamma.cli._output import examples
 
 app = typer.Typer(help="Audit the event stream.", no_args_is_help=True)
 
 
-@app.command("export")
+@app.command(
+    "export",
+    epilog=examples(
+        "tamma audit export --issue local:shop#1 --format csv > shop-1.csv",
+        "tamma audit export --run r-1a2b3c4d --since 120 > run.jsonl",
+    ),
+)
 def export_events(
     run_id: Annotated[str | None, typer.Option("--run", help="Only this run's events (r-...).")] = None,
     issue: Annotated[
@@ -22,10 +29,7 @@ def export_events(
     output: Annotated[str, typer.Option("--format", help="jsonl, json or csv.")] = "jsonl",
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Write one row per event to standard output, streamed (columns in docs/events.md).
-
-    Example: tamma audit export --issue local:shop#1 --format csv > shop-1.csv
-    """
+    """Write one row per event to standard output, streamed (columns in docs/events.md)."""
     from tamma.audit.export import export
     from tamma.config import load_settings
     from tamma.redaction import Redactor

@@ -67,18 +67,7 @@ def bench(
     model (plans approved by policy, each run stopping at the merge checkpoint), and report
     resolved (the hidden tests pass on the pull request's head), escalated, turns, tokens, cost
     and wall time, per task and in total. A bad task file or option: one line, exit code 2.
-    See docs/bench.md for the task format and how to compare models on your own backlog.
-
-    Examples:
-
-      tamma bench --offline                          # the shipped set, scripted (what CI runs)
-
-      tamma bench --offline -m claude-sonnet-4-5     # the same tasks, a real model
-
-      tamma bench tasks/ -m claude-sonnet-4-5 -m openai:qwen2.5-coder@http://127.0.0.1:11434/v1
-
-      tamma bench swe.jsonl -b builtin -b claude-code -j 4 --json bench.json --html bench.html
-    """
+    See docs/bench.md for the task format and how to compare models on your own backlog."""
     from tamma.bench.task_files import BenchInputError
 
     try:
@@ -124,13 +113,12 @@ def _plan(
 
 
 def _run(plan: BenchPlan, ci_poll_s: float, json_path: Path | None, html_path: Path | None) -> None:
-    from rich.console import Console
-
     from tamma.bench.report import render_table
     from tamma.bench.runner import run_bench
+    from tamma.cli._output import console as stdout_console
     from tamma.cli._prefect import quiet_stops, start_ephemeral_server, use_prefect
 
-    console = Console(highlight=False)
+    console = stdout_console(highlight=False)
     where = use_prefect(plan.settings.home, console_level="CRITICAL")
     cells = ", ".join(cell.label for cell in plan.cells)
     console.print(

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import typer
 
+from tamma.cli._output import JsonOutput, emit_json, examples, masked_url
+
 app = typer.Typer(help="Inspect Tamma's configuration.", no_args_is_help=True)
 
 
-@app.command("show")
-def show() -> None:
-    """Print the settings in effect as YAML; secrets only as set or missing, never their values."""
-    import yaml
-
+@app.command("show", epilog=examples("tamma config show", "tamma config show --json"))
+def show(as_json: JsonOutput = False) -> None:
+    """Print the settings in effect as YAML; secrets only as set or missing, never their values.
+    `database_url` is the event store in use (the default one when none is set), password masked."""
     from tamma.config import load_settings
     from tamma.providers._settings import api_key_for
 
     settings = load_settings()
     data = settings.model_dump(mode="json")
+    data["database_url"] = masked_url(settings.event_store_url)
     data["secrets"] = {
         **{
             f"provider {p.display_name}": "set" if api_key_for(p) else f"missing ({p.key_env})"
@@ -30,4 +32,9 @@ def show() -> None:
         if settings.platforms.bitbucket.secrets()
         else "missing (BITBUCKET_TOKEN, or BITBUCKET_USERNAME and BITBUCKET_APP_PASSWORD)",
     }
+    if as_json:
+        emit_json(data)
+        return
+    import yaml
+
     typer.echo(yaml.safe_dump(data, sort_keys=False).rstrip())

@@ -37,8 +37,7 @@ def demo(
     if tour:
         _tour(database_url)
         return
-    from rich.console import Console
-
+    from tamma.cli._output import console as stdout_console
     from tamma.cli._prefect import use_prefect
     from tamma.cli._preflight import check_sandbox
     from tamma.cli._signals import resumable
@@ -47,7 +46,7 @@ def demo(
     from tamma.demo.scenario import agent_settings, build_world, sandbox_settings
     from tasks._context import new_run_id
 
-    console = Console(highlight=False)
+    console = stdout_console(highlight=False)
     settings = load_settings()
     check_sandbox(settings)
     where = use_prefect(settings.home, console_level="CRITICAL")
@@ -97,9 +96,8 @@ def demo(
 
 def _tour(database_url: str | None) -> None:
     """The event store tour: an issue's lifecycle, two workers racing for a claim, time travel."""
-    from rich.console import Console
-
     from event_store import EventStore
+    from tamma.cli._output import console
     from tamma.config import load_settings
     from tamma.demo import event_store_tour
     from tamma.errors import TammaError
@@ -112,4 +110,4 @@ def _tour(database_url: str | None) -> None:
     with EventStore(database_url) as store:
         if store.head():
             raise TammaError(f"the tour needs an empty event store; {store.url} holds events")
-        event_store_tour.present(store, database_url, Console())
+        event_store_tour.present(store, database_url, console())

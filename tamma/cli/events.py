@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tamma.cli._options import DatabaseUrl, open_store
+from tamma.cli._options import DatabaseUrl, open_store, require_run
+from tamma.cli._output import console
 
 if TYPE_CHECKING:
     from event_store import Event
@@ -37,21 +38,14 @@ def list_events(
     ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """List events in position order.
-
-    Examples:
-
-      tamma events --tag issue:local:demo#1
-
-      tamma events --run r-1a2b3c4d --limit 0
-
-      tamma events --type ISSUE.CLAIMED --type ISSUE.RELEASED --after 120 --json
-    """
+    """List events in position order."""
     from event_store import Query
 
     tags = [*(tags or ()), *([f"run:{run_id}"] if run_id else [])]
     query = Query.of(types=types or (), tags=tags) if types or tags else Query.all()
     with open_store(database_url) as store:
+        if run_id:
+            require_run(store, run_id)
         events = store.read(query, after=after, limit=limit or None)
         if as_json:
             for event in events:
@@ -73,12 +67,11 @@ def _as_json(event: Event) -> dict[str, Any]:
 
 
 def _print_table(events: list[Event], limit: int) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    out = console()
     if not events:
-        console.print("No events match.")
+        out.print("No events match.")
         return
     table = Table("pos", "recorded (UTC)", "type", "tags", "data", box=None, header_style="bold")
     for event in events:
@@ -92,6 +85,6 @@ def _print_table(events: list[Event], limit: int) -> None:
             ", ".join(event.tags),
             data,
         )
-    console.print(table)
+    out.print(table)
     if limit and len(events) == limit:
-        console.print(f"[dim]First {limit} shown; continue with --after {events[-1].position}.[/dim]")
+        out.print(f"[dim]First {limit} shown; continue with --after {events[-1].position}.[/dim]")

@@ -4,18 +4,20 @@ changed between two points, from the event store alone."""
 from __future__ import annotations
 
 import difflib
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tamma.cli._options import DatabaseUrl, open_store
+from tamma.cli._options import DatabaseUrl, no_run, open_store
+from tamma.cli._output import JsonOutput, console, emit_json
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from tamma.audit.history import Snapshot, Span
+    from tamma.audit.run_state import RunState
 
 
 def history(
@@ -32,34 +34,26 @@ def history(
         Path | None,
         typer.Option("--html", help="Also write the run as a static HTML report (timeline and cost charts)."),
     ] = None,
+    as_json: JsonOutput = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """The run's timeline (steps, agent phases, approvals) with durations, tokens and cost.
-
-    Examples:
-
-      tamma history r-1a2b3c4d
-
-      tamma history local:shop#1 --at plan          # the run as it was when planning finished
-
-      tamma history r-1a2b3c4d --at 42              # ... right after event 42
-
-      tamma history r-1a2b3c4d --html run.html      # a page to open without a server
-    """
-    from rich.console import Console
-
+    """The run's timeline (steps, agent phases, approvals) with durations, tokens and cost."""
     from event_store import Query
     from tamma.audit.history import find_run, resolve_point, snapshot, timeline
     from tamma.audit.run_state import run_state_projection
 
-    console = Console(highlight=False)
+    out = console(highlight=False)
     with open_store(database_url) as store:
         run_id = find_run(store, run_or_issue)
         events = list(store.read(Query.of(tags=[f"run:{run_id}"])))
         if not events:
-            raise typer.BadParameter(f"no run {run_id!r} in {store.url}", param_hint="RUN_OR_ISSUE")
+            raise no_run(run_id, store)
         if at is not None:
-            _show_snapshot(console, run_id, snapshot(store, run_id, resolve_point(events, at)))
+            shot = snapshot(store, run_id, resolve_point(events, at))
+            if as_json:
+                emit_json(_snapshot_json(run_id, shot))
+            else:
+                _show_snapshot(out, run_id, shot)
             return
         spans = timeline(events)
         state = run_state_projection(run_id).fold(events).state
@@ -70,8 +64,49 @@ def history(
 
             redactor = Redactor(load_settings(database_url=database_url).secrets())
             html.write_text(redactor.text(render_report(run_id, events)))
-            console.print(f"report written to {html}")
-    _show_timeline(console, run_id, state.issue, state.phase, state.cost_usd, spans)
+            if not as_json:
+                out.print(f"report written to {html}")
+    if as_json:
+        emit_json(_timeline_json(run_id, state, spans))
+    else:
+        _show_timeline(out, run_id, state.issue, state.phase, state.cost_usd, spans)
+
+
+def _timeline_json(run_id: str, state: RunState, spans: list[Span]) -> dict[str, Any]:
+    """`tamma history --json` (keys in docs/cli.md)."""
+    return {
+        "run_id": run_id,
+        "issue": state.issue,
+        "phase": state.phase,
+        "cost_usd": state.cost_usd,
+        "spans": [
+            {
+                "name": span.name,
+                "started_at": span.start.recorded_at.isoformat(),
+                "start_position": span.start.position,
+                "end_position": span.end.position if span.end else None,
+                "duration_s": span.duration_s,
+                "model_calls": span.model_calls,
+                "tokens": span.tokens,
+                "cost_usd": span.cost_usd,
+                "ok": span.ok,
+            }
+            for span in spans
+        ],
+    }
+
+
+def _snapshot_json(run_id: str, shot: Snapshot) -> dict[str, Any]:
+    """`tamma history --at POINT --json`: the run's state then (keys in docs/cli.md)."""
+    return {
+        "run_id": run_id,
+        "position": shot.position,
+        "recorded_at": shot.recorded_at.isoformat(),
+        "state": asdict(shot.state),
+        "files": sorted(shot.files),
+        "model_calls": shot.model_calls,
+        "tokens": shot.tokens,
+    }
 
 
 def _show_timeline(
@@ -138,7 +173,7 @@ def diff(
     with open_store(database_url) as store:
         events = list(store.read(Query.of(tags=[f"run:{run_id}"])))
         if not events:
-            raise typer.BadParameter(f"no run {run_id!r} in {store.url}", param_hint="RUN_ID")
+            raise no_run(run_id, store)
         before = snapshot(store, run_id, resolve_point(events, first))
         after = snapshot(store, run_id, resolve_point(events, second))
     typer.echo(f"run {run_id}: position {before.position} -> {after.position}")

@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
+from tamma.cli._output import examples
+
 app = typer.Typer(
     help="Create and use local platforms: a bare git remote plus an issue tracker.", no_args_is_help=True
 )
 
 
-@app.command("init")
+@app.command("init", epilog=examples('tamma local init ~/src/shop --test-command "python -m pytest -q"'))
 def init(
     path: Annotated[Path, typer.Argument(help="A git repository or plain directory (committed as it is).")],
     name: Annotated[
@@ -37,7 +39,10 @@ def init(
     typer.echo(f"file an issue: tamma local issue {platform_name} --title '...' --body '...'")
 
 
-@app.command("issue")
+@app.command(
+    "issue",
+    epilog=examples('tamma local issue shop --title "Crash on start" --label tamma   # -> local:shop#1'),
+)
 def issue(
     platform: Annotated[
         str, typer.Argument(help="The platform's name, or the directory it was created from.")

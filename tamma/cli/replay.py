@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tamma.cli._options import DatabaseUrl
+from tamma.cli._options import DatabaseUrl, require_run
 
 EXIT_DIVERGED = 1
 
@@ -38,16 +38,7 @@ def replay(
     """Replay RUN_ID with no network and no model: the model's answers, the platform's answers and
     the human decisions come from the recording, while the code is written, tested and
     committed again in a fresh workspace. Every event must match the recording; the first that
-    does not is printed and the exit code is 1.
-
-    Examples:
-
-      tamma replay r-1a2b3c4d                          # identical, or where it diverged
-
-      tamma replay r-1a2b3c4d --from 46 --provider anthropic   # retry from just before event 46
-
-      tamma replay r-1a2b3c4d --from 46 --script fix.json      # ... with a scripted model
-    """
+    does not is printed and the exit code is 1."""
     if from_position is None and (provider or script):
         raise typer.BadParameter("--provider and --script choose the model of a fork; add --from POSITION")
     if provider and script:
@@ -61,6 +52,7 @@ def replay(
     settings = load_settings(database_url=database_url)
     check_sandbox(settings)
     with EventStore(settings.event_store_url) as store:  # a bad run or position fails here, fast
+        require_run(store, run_id)
         Recording.load(store, run_id, until=from_position)
     use_prefect(settings.home)
     pin_event_store(settings.event_store_url)

@@ -73,8 +73,7 @@ def run(
     Exit code: 0 when the run reached the merge checkpoint, merged, or a person decided to
     stop it; 2 when it escalated to a human; 1 on errors.
     """
-    from rich.console import Console
-
+    from tamma.cli._output import console as stdout_console
     from tamma.cli._prefect import use_prefect
     from tamma.cli._preflight import check_agent_prices, check_sandbox
     from tamma.config import load_settings
@@ -90,7 +89,7 @@ def run(
     ref = IssueRef.parse(issue_ref, gitea_hosts=settings.platforms.gitea.web_hosts)
     check_sandbox(settings)
     check_agent_prices(settings, agent)
-    console = Console(highlight=False)
+    console = stdout_console(highlight=False)
     where = use_prefect(settings.home, console_level="CRITICAL")
     given = run_id is not None
     run_id = run_id or _continued_run(console, settings.event_store_url, ref) or new_run_id()

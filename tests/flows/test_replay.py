@@ -109,7 +109,7 @@ def test_a_fork_before_the_faulty_fix_goes_on_live(
 def test_replay_refuses_what_it_cannot_do(recorded: list[Event], home: Path) -> None:
     unknown = tamma(home, "replay", "r-00000000")
     assert unknown.returncode == 1
-    assert "no events recorded for run r-00000000" in unknown.stderr
+    assert "no run 'r-00000000'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
 
     without_fork_point = tamma(home, "replay", RUN, "--provider", "anthropic")
