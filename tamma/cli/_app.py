@@ -102,7 +102,13 @@ app.command(
     "status", epilog=examples("tamma status", "tamma status r-1a2b3c4d", "tamma status --limit 5 --json")
 )(status.status)
 app.add_typer(status.plan_app, name="plan")
-app.command("sweep")(orchestrate.sweep)  # its docstring has the examples
+app.command(
+    "sweep",
+    epilog=examples(
+        "tamma sweep github:acme/shop --limit 5",
+        "tamma sweep github:acme/shop --priority-label urgent --priority-label bug --order newest",
+    ),
+)(orchestrate.sweep)
 app.command(
     "events",
     epilog=examples(

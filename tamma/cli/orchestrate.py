@@ -153,14 +153,7 @@ def sweep(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Resolve the open, unclaimed issues of REPO labelled LABEL (plans approved by policy), in
-    this process.
-
-    Examples:
-
-      tamma sweep github:acme/shop --limit 5
-
-      tamma sweep github:acme/shop --priority-label urgent --priority-label bug --order newest
-    """
+    this process."""
     if order not in ("oldest", "newest"):
         raise typer.BadParameter("use oldest or newest", param_hint="--order")
     from tamma.cli._prefect import pin_event_store, use_prefect
