@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Test processes: most tests wait on subprocesses, servers and git, so two share two cores well.
+TEST_WORKERS ?= 2
 INSTALLED := $(VENV)/.installed
 DEMO_INSTALLED := $(VENV)/.installed-demo
 
@@ -35,7 +37,7 @@ demo: $(DEMO_INSTALLED) sandbox
 	$(BIN)/tamma demo
 
 test: lint $(INSTALLED) sandbox
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
