@@ -16,6 +16,8 @@ from event_store._errors import (
     EventStoreError,
     EventStoreUnavailable,
     InvalidEvent,
+    NotAnEventStore,
+    SchemaTooNew,
 )
 from event_store._incremental import IncrementalProjection
 from event_store._model import AppendCondition, Event, NewEvent, Query, QueryItem
@@ -34,8 +36,10 @@ __all__ = [
     "IncrementalProjection",
     "InvalidEvent",
     "NewEvent",
+    "NotAnEventStore",
     "ProjectedState",
     "Projection",
     "Query",
     "QueryItem",
+    "SchemaTooNew",
 ]

@@ -4,6 +4,9 @@
     ├── InvalidEvent            bad input (empty type, data that is not JSON); nothing was written
     ├── DatabaseURLError        a URL whose scheme the store does not support
     ├── EventStoreUnavailable   the database cannot be reached or opened
+    ├── NotAnEventStore         the URL names something else: a file that is not SQLite, another
+    │                           program's database, a schema revision that is not one of ours
+    ├── SchemaTooNew            a newer release migrated the database past what this one knows
     ├── AppendConditionFailed   the consistency boundary moved: someone else decided first
     └── DuplicateEventId        a batch mixes ids already stored with new ones, or reuses an id
                                 for a different event
@@ -22,6 +25,8 @@ __all__ = [
     "EventStoreError",
     "EventStoreUnavailable",
     "InvalidEvent",
+    "NotAnEventStore",
+    "SchemaTooNew",
 ]
 
 
@@ -39,6 +44,36 @@ class DatabaseURLError(EventStoreError, ValueError):
 
 class EventStoreUnavailable(EventStoreError):
     """The database could not be reached, opened or migrated."""
+
+
+class NotAnEventStore(EventStoreError):
+    """The URL names a database that is not an event store; nothing was written to it.
+    Not an `EventStoreUnavailable`: waiting and retrying cannot help."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"the event store at {url} is not a Tamma event store: {reason}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return type(self), (self.url, self.reason)
+
+
+class SchemaTooNew(EventStoreError):
+    """The database's schema revision is newer than the newest this release knows: a newer
+    release migrated it, and this one must not read or write it."""
+
+    def __init__(self, url: str, revision: str, known: str) -> None:
+        self.url = url
+        self.revision = revision
+        self.known = known
+        super().__init__(
+            f"the event store at {url} was written by a newer Tamma (schema revision {revision}, "
+            f"this release knows up to {known}): upgrade Tamma"
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        return type(self), (self.url, self.revision, self.known)
 
 
 class AppendConditionFailed(EventStoreError):

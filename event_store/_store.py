@@ -11,7 +11,7 @@ from sqlalchemy import Row, Select, func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from event_store import _engines, _schema, _sql, _sqlite
-from event_store._errors import DuplicateEventId, EventStoreUnavailable, InvalidEvent
+from event_store._errors import DuplicateEventId, EventStoreUnavailable, InvalidEvent, NotAnEventStore
 from event_store._model import AppendCondition, Event, NewEvent, Query, check_position
 from event_store._tables import READ_COLUMNS, event_from_row
 from event_store._tables import events_table as events_t
@@ -161,10 +161,13 @@ class EventStore:
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:
-        """Database failures become `EventStoreUnavailable`, naming the masked URL only."""
+        """Database failures become `EventStoreUnavailable` (or `NotAnEventStore` for a file
+        SQLite cannot read), naming the masked URL only."""
         try:
             yield
         except DBAPIError as exc:
+            if _is_not_a_database(exc):
+                raise NotAnEventStore(self.url, "the file is not a SQLite database") from None
             if exc.connection_invalidated or isinstance(exc.orig, OSError) or _is_connection_error(exc):
                 raise EventStoreUnavailable(f"cannot use event store {self.url}: {_reason(exc)}") from None
             raise
@@ -172,6 +175,12 @@ class EventStore:
             raise EventStoreUnavailable(f"cannot use event store {self.url}: {exc}") from None
         except OSError as exc:  # e.g. the SQLite file's directory cannot be created
             raise EventStoreUnavailable(f"cannot use event store {self.url}: {exc.strerror or exc}") from None
+
+
+def _is_not_a_database(exc: DBAPIError) -> bool:
+    # sqlite3.DatabaseError proper: "file is not a database" (older SQLite: "file is encrypted
+    # or is not a database"); its subclasses (OperationalError...) mean something else.
+    return type(exc.orig).__name__ == "DatabaseError" and "not a database" in str(exc.orig)
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:

@@ -31,10 +31,10 @@ class Budget(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_turns: int = 60
-    max_tokens: int = 2_000_000
-    max_cost_usd: float = 5.0
-    max_wall_s: float = 3600.0
+    max_turns: int = Field(default=60, ge=1)
+    max_tokens: int = Field(default=2_000_000, ge=1)
+    max_cost_usd: float = Field(default=5.0, gt=0)
+    max_wall_s: float = Field(default=3600.0, gt=0)
 
 
 class AuthorSettings(BaseModel):
@@ -66,7 +66,7 @@ class AgentSettings(BaseModel):
     test_command: tuple[str, ...] | None = None
     lint_command: tuple[str, ...] | None = None
     allowed_commands: tuple[str, ...] = ()
-    command_timeout_s: float = 600.0
+    command_timeout_s: float = Field(default=600.0, gt=0)
     attempts_per_phase: int = Field(default=3, ge=1)
     author: AuthorSettings = Field(default_factory=AuthorSettings)
     budget: Budget = Field(default_factory=Budget)

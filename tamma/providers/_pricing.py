@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tamma.errors import ConfigError
 from tamma.providers._models import Usage
@@ -20,12 +20,12 @@ __all__ = ["DEFAULT_PRICES", "ModelPrice", "PriceTable"]
 
 
 class ModelPrice(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    input: float
-    output: float
-    cache_read: float
-    cache_write: float
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_read: float = Field(ge=0)
+    cache_write: float = Field(ge=0)
 
 
 def _anthropic(input_per_mtok: float, output_per_mtok: float, *, cache_read: float = 0.1) -> ModelPrice:

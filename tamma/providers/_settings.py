@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tamma.secrets import lookup_secret
 
@@ -38,7 +38,7 @@ class ProviderSettings(BaseModel):
     model: str = ""
     base_url: str | None = None
     api_key_env: str | None = None
-    timeout_s: float = 600.0
+    timeout_s: float = Field(default=600.0, gt=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -62,9 +62,9 @@ class ProviderSettings(BaseModel):
 class BreakerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    failures: int = 5
-    window_s: float = 60.0
-    open_s: float = 300.0
+    failures: int = Field(default=5, ge=1)
+    window_s: float = Field(default=60.0, gt=0)
+    open_s: float = Field(default=300.0, gt=0)
 
 
 def api_key_for(settings: ProviderSettings) -> str | None:

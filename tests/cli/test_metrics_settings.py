@@ -44,7 +44,7 @@ def test_the_file_sets_the_port_and_the_environment_too(
     [
         ("metrics: {port: 0}", "metrics.port: Input should be greater than or equal to 1"),
         ("metrics: {port: 65536}", "metrics.port: Input should be less than or equal to 65535"),
-        ("metrics: {prot: 9464}", "metrics.prot: Extra inputs are not permitted"),
+        ("metrics: {prot: 9464}", "metrics.prot: unknown setting (did you mean port?)"),
     ],
 )
 def test_a_port_out_of_range_is_refused(project: Path, yaml: str, problem: str) -> None:

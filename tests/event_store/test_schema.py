@@ -40,8 +40,10 @@ def test_public_names_are_pinned() -> None:
         "IncrementalProjection",
         "InvalidEvent",
         "NewEvent",
+        "NotAnEventStore",
         "ProjectedState",
         "Projection",
         "Query",
         "QueryItem",
+        "SchemaTooNew",
     }
