@@ -16,7 +16,12 @@ app = typer.Typer(
 
 @app.command("init", epilog=examples('tamma local init ~/src/shop --test-command "python -m pytest -q"'))
 def init(
-    path: Annotated[Path, typer.Argument(help="A git repository or plain directory (committed as it is).")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A git repository, or a plain directory whose files (copied) become the first commit."
+        ),
+    ],
     name: Annotated[
         str | None,
         typer.Option(help="Platform name in references (local:NAME#1). Default: the directory's name."),

@@ -12,8 +12,10 @@ repository's default branch. Layout of a platform named NAME:
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tamma.errors import Conflict, NotFound
@@ -38,22 +40,35 @@ LOCAL_USER = "local"
 
 
 def init_local_platform(source: Path, root: Path, *, test_command: str = "") -> LocalPlatform:
-    """Create a local platform at `root` whose remote starts as a copy of `source` (a git
-    repository, or a plain directory that is committed as it is)."""
+    """Create a local platform at `root` whose remote starts as a copy of `source`: a git
+    repository, or a plain directory whose files become the remote's first commit. `source`
+    itself is never changed (a plain directory does not become a repository)."""
     source = source.resolve()
     if not source.is_dir():
         raise NotFound(f"{source} is not a directory", platform="local")
     if (root / "remote.git").exists():
         raise Conflict(f"a local platform already exists at {root}", platform="local")
-    if not (source / ".git").exists():
-        git("init", "--quiet", "--initial-branch=main", cwd=source)
-        git("add", "--all", cwd=source)
-        git("commit", "--quiet", "--allow-empty", "-m", "Initial commit", cwd=source)
     root.mkdir(parents=True, exist_ok=True)
-    # --no-local: copies, not hard links, so nothing that rewrites the remote's objects reaches the user's.
-    git("clone", "--quiet", "--bare", "--no-local", str(source), str(root / "remote.git"))
+    with _as_repository(source) as repository:
+        # --no-local: copies, not hard links, so nothing that rewrites the remote's objects reaches the user's.
+        git("clone", "--quiet", "--bare", "--no-local", str(repository), str(root / "remote.git"))
     TrackerDB(root / "tracker.db").create({"source": str(source), "test_command": test_command})
     return LocalPlatform(root)
+
+
+@contextmanager
+def _as_repository(source: Path) -> Iterator[Path]:
+    """`source` if it is a git repository, else a scratch repository with its files committed."""
+    if (source / ".git").exists():
+        yield source
+        return
+    with tempfile.TemporaryDirectory(prefix="tamma-local-init-") as scratch:
+        snapshot = Path(scratch) / source.name
+        shutil.copytree(source, snapshot, symlinks=True)
+        git("init", "--quiet", "--initial-branch=main", cwd=snapshot)
+        git("add", "--all", cwd=snapshot)
+        git("commit", "--quiet", "--allow-empty", "-m", "Initial commit", cwd=snapshot)
+        yield snapshot
 
 
 class LocalPlatform:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tamma.git import git
 from tamma.platforms._local import LocalPlatform
 from tests.cli.conftest import RunTamma
 
@@ -22,6 +23,9 @@ def test_init_a_plain_directory_and_file_issues_by_name_or_path(tamma: RunTamma,
     assert (by_name.stdout.strip(), by_path.stdout.strip()) == ("local:shop#1", "local:shop#2")
     platform = LocalPlatform(tmp_path / "home" / "local" / "shop")
     assert [i.title for i in platform.list_issues(labels=["tamma"])] == ["Crash on start"]
+    assert not (project / ".git").exists()  # the user's folder is copied, never made a repository
+    listed = git("ls-tree", "--name-only", "main", cwd=platform.remote).stdout.split()
+    assert listed == ["app.py"]
 
 
 def test_clear_errors_for_missing_and_duplicate_platforms(tamma: RunTamma, tmp_path: Path) -> None:
