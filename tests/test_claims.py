@@ -15,7 +15,6 @@ import pytest
 from event_store import AppendCondition, EventStore, NewEvent
 from tamma import event_types as et
 from tamma.claims import Claim, LeaseKeeper, claim_projection, claimable, continuable_run, take_claim
-from tests.conftest import BACKENDS, empty_postgres
 
 ISSUE = "issue:local:shop#1"
 LEASE_S = 600.0
@@ -147,15 +146,8 @@ class Interleaved(EventStore):
         return super().append(events, condition)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_two_claimants_race_and_the_loser_records_claim_lost(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'events.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        empty_postgres(url)
+def test_two_claimants_race_and_the_loser_records_claim_lost(store_url: str) -> None:
+    url = store_url
     with EventStore(url) as other:
         outcomes: dict[str, str] = {}
         with Interleaved(url, lambda: outcomes.setdefault("r-a", claim(other, "r-a", "flow-a"))) as slow:
@@ -197,15 +189,8 @@ def _race(url: str, claimant: str, now: datetime, start: object, results: object
         results.put((claimant, claim(store, "r-1", claimant, now=now)))  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_eight_processes_race_for_an_expired_claim_and_one_wins(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'events.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        empty_postgres(url)
+def test_eight_processes_race_for_an_expired_claim_and_one_wins(store_url: str) -> None:
+    url = store_url
     with EventStore(url) as store:
         claim(store, "r-1", "flow-dead")
         now = later(store, LEASE_S + 1)  # one clock for all: the dead claim has expired
