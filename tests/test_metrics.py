@@ -5,10 +5,7 @@ HTTP endpoint, `tamma metrics` as a real process, and the Grafana dashboard's qu
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,7 @@ from event_store import Event, EventStore, NewEvent, Query
 from tamma import event_types as et
 from tamma.claims import take_claim
 from tamma.metrics import CATALOG, StoreCollector, start_metrics_server
-from tests.cli.conftest import TAMMA
+from tests.metrics_command import tamma_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = ROOT / "deployments" / "grafana" / "tamma-dashboard.json"
@@ -268,28 +265,10 @@ def test_tamma_metrics_serves_until_stopped(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'events.db'}"
     with EventStore(url) as store:
         store.append([event(et.CI_FIX_ATTEMPTED), event(et.CI_FIX_ATTEMPTED)])
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TAMMA_")}
-    environment |= {"TAMMA_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [str(TAMMA), "metrics", "--port", "0", "--database-url", url],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        found = re.search(r"http://127\.0\.0\.1:\d+/metrics", line)
-        assert found, line + process.stderr.read() if process.stderr else line
-        assert scrape(found.group(0))[("tamma_ci_repairs_total", ())] == 2
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=20)
-    finally:
-        process.kill()
-        process.wait()
-    assert process.returncode == 130, stderr
-    assert stderr.strip().splitlines()[-1] == "tamma: stopped by SIGINT"
+    with tamma_metrics(tmp_path, "--port", "0") as served:
+        assert scrape(served.url)[("tamma_ci_repairs_total", ())] == 2
+    assert served.returncode == 130, served.stderr
+    assert served.stderr.strip().splitlines()[-1] == "tamma: stopped by SIGINT"
 
 
 def test_the_dashboard_plots_only_exported_metrics() -> None:

@@ -3,11 +3,8 @@ with `--port`/`--metrics-port` > TAMMA_METRICS_PORT > the file > the default."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import socket
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -16,7 +13,7 @@ import pytest
 from tamma.cli.metrics import serving_metrics
 from tamma.config import load_settings
 from tamma.errors import ConfigError
-from tests.cli.conftest import TAMMA
+from tests.metrics_command import tamma_metrics
 
 
 def free_port() -> int:
@@ -67,28 +64,8 @@ def test_serve_and_worker_serve_on_the_configured_port_and_only_then(project: Pa
 
 def served_port(directory: Path, *options: str, env: dict[str, str] | None = None) -> int:
     """The port `tamma metrics` chose, run in `directory` (whose tamma.yaml it reads)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TAMMA_")}
-    environment |= {"TAMMA_HOME": str(directory / "home"), "PYTHONUNBUFFERED": "1", **(env or {})}
-    url = f"sqlite:///{directory / 'events.db'}"
-    process = subprocess.Popen(
-        [str(TAMMA), "metrics", "--database-url", url, *options],
-        cwd=directory,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        found = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", line)
-        assert found, line + (process.stderr.read() if process.stderr else "")
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=20)
-    finally:
-        process.kill()
-        process.wait()
-    return int(found.group(1))
+    with tamma_metrics(directory, *options, env=env) as served:
+        return served.port
 
 
 def test_the_option_beats_the_environment_which_beats_the_file(tmp_path: Path) -> None:
