@@ -23,11 +23,12 @@ sandbox:
 	  fi; }
 
 # Re-install only when the project's metadata changed since the last install. The demo needs
-# the dev tools (its project's tests and lint run with them), not the Claude Code backend.
+# Tamma alone (pytest and ruff, its project's tools, are among its dependencies): not the dev
+# tools, not the Claude Code backend.
 $(DEMO_INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(DEMO_INSTALLED)
 
 $(INSTALLED): $(DEMO_INSTALLED)

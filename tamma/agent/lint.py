@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from tamma.agent._cannot_start import cannot_start_reason
 from tamma.agent.tools import Toolbox
 from tamma.errors import ConfigError
 from tamma.git import git
@@ -48,9 +49,6 @@ __all__ = ["LintReport", "Problem", "check_linter_available", "lint_change"]
 LINTED_SUFFIXES = (".py", ".pyi")
 _LOCATED = re.compile(r"^(?P<path>[^\s:][^:]*):(?P<row>\d+):(?:\d+:)?\s*(?P<message>.*)$")
 _NUMBER = re.compile(r"\b\d+\b")
-_CANNOT_RUN_EXIT_CODES = frozenset({126, 127})
-"""What a shell answers for a program it cannot execute (126) or cannot find (127)."""
-_CANNOT_RUN_OUTPUT = re.compile(r"No module named |command not found")
 _REGULAR_FILE_MODES = frozenset({"100644", "100755"})
 
 
@@ -115,13 +113,8 @@ def lint_change(
 
 def _run(toolbox: Toolbox, command: Sequence[str], argv: Sequence[str]) -> CommandResult:
     result = toolbox.run(list(argv))
-    if result.stopped_by is None and (
-        result.exit_code is None
-        or result.exit_code in _CANNOT_RUN_EXIT_CODES
-        or _CANNOT_RUN_OUTPUT.search(result.output)
-    ):
-        lines = [line.strip() for line in result.output.splitlines() if line.strip()]
-        reason = lines[-1][:200] if lines else result.summary()
+    reason = cannot_start_reason(command, result)
+    if reason is not None:
         raise ConfigError(
             f"the lint command `{shlex.join(command)}` cannot run ({reason}): install the linter "
             "where the sandbox finds it, or set agent.lint_command in tamma.yaml to one that runs, "

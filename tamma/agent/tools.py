@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -29,8 +30,10 @@ import regex
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tamma.agent._argv import check_argv
+from tamma.agent._cannot_start import cannot_start_reason
 from tamma.agent._paths import Refused, confined_path, first_lone_surrogate, relative_name
 from tamma.agent.prompts import untrusted
+from tamma.errors import ConfigError
 from tamma.providers import ToolSpec
 from tamma.sandbox import CommandResult, Sandbox
 
@@ -174,8 +177,17 @@ class Toolbox:
             return ToolResult(f"{name} failed: {failed}", is_error=True)
 
     def run_tests(self) -> CommandResult:
-        """The test suite, as the tools run it; the test-first phases verify with it too."""
-        return self.run(self.policy.test_command)
+        """The test suite, as the tools run it; the test-first phases verify with it too. A test
+        runner that cannot start is a `ConfigError`: no failing test for the model to chase."""
+        command = self.policy.test_command
+        result = self.run(command)
+        reason = cannot_start_reason(command, result)
+        if reason is not None:
+            raise ConfigError(
+                f"the test command `{shlex.join(command)}` cannot run ({reason}): install the test "
+                "runner where the sandbox finds it, or set agent.test_command in tamma.yaml to one that runs"
+            )
+        return result
 
     def run(self, argv: tuple[str, ...] | list[str]) -> CommandResult:
         """Any command, in the sandbox over this workspace (the caller decides it is allowed)."""

@@ -1,8 +1,8 @@
 """`tamma serve`, `tamma worker`, `tamma deploy`, `tamma sweep`: Tamma on Prefect's machinery.
 
-The first three run Prefect's own commands with Tamma's defaults (the `tamma` process work
-pool, this checkout's prefect.yaml, the UI pointed at its own API), so nobody needs to know
-the Prefect incantations to run Tamma on a server and workers.
+The first three run Prefect's machinery with Tamma's defaults (the `tamma` process work pool,
+Tamma's deployments, the UI pointed at its own API), so nobody needs to know the Prefect
+incantations to run Tamma on a server and workers.
 """
 
 from __future__ import annotations
@@ -33,16 +33,6 @@ def _prefect(*args: str, env: dict[str, str] | None = None, check: bool = True) 
     if check and returncode != 0:
         raise TammaError(f"prefect {' '.join(args[:2])} failed (exit code {returncode})")
     return returncode
-
-
-def checkout() -> Path:
-    """The directory holding prefect.yaml, flows/ and tasks/ (this installed checkout)."""
-    import flows
-
-    root = Path(flows.__file__).resolve().parent.parent
-    if not (root / "prefect.yaml").exists():
-        raise TammaError(f"no prefect.yaml in {root}: deploy from a checkout of Tamma (pip install -e .)")
-    return root
 
 
 def serve(
@@ -117,18 +107,20 @@ def deploy(
         ),
     ] = 4,
 ) -> None:
-    """Deploy prefect.yaml (resolve-issue, replay-run, backlog-sweep) to the Prefect server, and
-    create the work pool and the `tamma-runs` global concurrency limit that bounds the pool."""
+    """Deploy resolve-issue, replay-run and backlog-sweep to the Prefect server, and create the
+    work pool and the `tamma-runs` global concurrency limit that bounds the pool.
+
+    The deployments name their flows by module, so workers run them from the Tamma installed
+    beside them: no checkout is needed (the scheduled sweep works on $TAMMA_SWEEP_REPO)."""
     if not os.environ.get("PREFECT_API_URL"):
         raise TammaError("set PREFECT_API_URL to the Prefect server's API (e.g. http://prefect:4200/api)")
     from flows._slots import POOL_LIMIT, ensure_limit
+    from flows.deployments import apply_deployments
 
-    root = checkout()
     _prefect("work-pool", "create", pool, "--type", "process", check=False)  # exists already: fine
     ensure_limit(POOL_LIMIT, max_runs)
-    os.chdir(root)
-    env = {"TAMMA_CHECKOUT": str(root), "TAMMA_SWEEP_REPO": os.environ.get("TAMMA_SWEEP_REPO", "local:demo")}
-    _prefect("--no-prompt", "deploy", "--all", env=env)
+    for name in apply_deployments(pool):
+        typer.echo(f"deployed {name} on work pool {pool!r}")
 
 
 def sweep(

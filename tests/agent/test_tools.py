@@ -420,3 +420,36 @@ def test_a_same_length_edit_in_the_same_second_is_what_the_tests_run(tmp_path: P
     os.utime(source, ns=(stamp, stamp))  # the same second, as a fast model's edit would be
     assert toolbox.run_tests().passed
     assert not list(root.rglob("*.pyc"))
+
+
+@pytest.mark.parametrize(
+    "runner",
+    [
+        (sys.executable, "-m", "no_such_test_runner"),  # the issue's `No module named pytest`
+        ("no-such-test-program",),
+    ],
+)
+def test_a_test_runner_that_cannot_start_is_a_configuration_error_not_a_failing_test(
+    toolbox: Toolbox, runner: tuple[str, ...]
+) -> None:
+    toolbox.policy = replace(toolbox.policy, test_command=runner)
+
+    with pytest.raises(ConfigError) as raised:
+        toolbox.run_tests()
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert runner[-1] in message
+    assert "agent.test_command" in message
+
+
+def test_a_test_that_imports_a_missing_module_is_a_failing_test(toolbox: Toolbox) -> None:
+    """Test-first: the new test imports what the fix will add; that is a failure to show the
+    model, not a runner that cannot start."""
+    failing = "import calc_not_written_yet"
+    toolbox.policy = replace(toolbox.policy, test_command=(sys.executable, "-c", failing))
+
+    result = toolbox.run_tests()
+
+    assert not result.passed
+    assert "No module named 'calc_not_written_yet'" in result.output

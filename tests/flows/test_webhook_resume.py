@@ -20,7 +20,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.deployments import run_deployment
-from prefect.deployments.runner import RunnerDeployment
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.workers.process import ProcessWorker
@@ -29,7 +29,6 @@ from event_store import EventStore, NewEvent, Query
 from flows._clarify import questions_key
 from flows.resolve_issue import resolve_issue
 from tamma import event_types as et
-from tamma.cli.orchestrate import checkout
 from tamma.cli.webhooks import resume_suspended_for_answers
 from tamma.demo.scenario import ISSUE_BODY, ISSUE_TITLE, analysis_answer, conversations
 from tamma.providers import save_script
@@ -211,12 +210,11 @@ def pool(home: Path, fake_github: FakeGitHub) -> PoolShell:
     the resolve-issue deployment on it and the demo issue on the fake GitHub (by `octocat`)."""
     fake_github.create_repo(REPO)
     fake_github.create_issue(REPO, ISSUE_TITLE, ISSUE_BODY, labels=["tamma"])
-    root = checkout()
     template = ProcessWorker.get_default_base_job_template()
     with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):  # made by an earlier test
         client.create_work_pool(WorkPoolCreate(name=POOL, type="process", base_job_template=template))
     deployment = resolve_issue.to_deployment(
-        name="on-comment", work_pool_name=POOL, job_variables={"working_dir": str(root)}
+        name="on-comment", work_pool_name=POOL, entrypoint_type=EntrypointType.MODULE_PATH
     )
     assert isinstance(deployment, RunnerDeployment)  # sync_compatible, outside an event loop
     deployment.apply()
@@ -227,7 +225,7 @@ def pool(home: Path, fake_github: FakeGitHub) -> PoolShell:
         "GITHUB_TOKEN": TOKEN,
         "TAMMA_PLATFORMS": json.dumps({"github": {"base_url": fake_github.base_url}}),
     }
-    return PoolShell(env, root)
+    return PoolShell(env, home)
 
 
 def waiting_for(flow_run_id: uuid.UUID) -> str | None:
