@@ -75,8 +75,9 @@ def apply_deployments(pool: str) -> dict[str, UUID]:
     """Create or update every deployment on the Prefect server, to run on `pool` (the scheduled
     sweep on $TAMMA_SWEEP_REPO). Returns each deployment's id by name."""
     from prefect.client.schemas.schedules import CronSchedule
-    from prefect.deployments.runner import EntrypointType, RunnerDeployment
+    from prefect.deployments.runner import RunnerDeployment
     from prefect.flows import load_flow_from_entrypoint
+    from prefect.types.entrypoint import EntrypointType
 
     applied = {}
     for spec in DEPLOYMENTS:
@@ -89,5 +90,7 @@ def apply_deployments(pool: str) -> dict[str, UUID]:
             tags=list(TAGS),
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
-        applied[spec.name] = deployment.apply(work_pool_name=pool)
+        deployment_id = deployment.apply(work_pool_name=pool)
+        assert isinstance(deployment_id, UUID)  # sync_compatible, called outside an event loop
+        applied[spec.name] = deployment_id
     return applied
