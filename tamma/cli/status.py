@@ -21,8 +21,9 @@ def status(
     as_json: JsonOutput = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Runs with their issue, phase (or how they ended) and cost so far, from the event store.
-    A failed run is listed with its error and the command that continues it."""
+    """Runs, newest first, with their issue, phase (how they ended, once they have), pull
+    request and cost so far, from the event store. A failed run is listed with its error and the
+    command that continues it."""
     from rich.markup import escape
     from rich.table import Table
 
