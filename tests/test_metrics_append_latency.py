@@ -20,8 +20,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from event_store import EventStore, EventStoreError
 from tamma import event_types as et
 from tamma.claims import take_claim
+from tamma.cli._decisions import record_decision
 from tamma.metrics import AppendLatencyCollector, MetricsServer, start_metrics_server
 from tamma.metrics import _appends as appends
+from tamma.providers import Message, RecordingProvider, Request, ScriptedProvider, scripted_text
 from tamma.recorder import Recorder
 
 ISSUE = "issue:local:shop#1"
@@ -76,6 +78,21 @@ def test_each_append_of_the_recorder_and_the_claims_is_timed(
         registry.get_sample_value("tamma_event_append_seconds_bucket", {**false, "le": "+Inf"}) == plain + 4
     )
     assert (registry.get_sample_value("tamma_event_append_seconds_sum", false) or 0.0) > 0.0
+
+
+def test_model_calls_and_human_decisions_are_timed_too(
+    store: EventStore, registry: CollectorRegistry
+) -> None:
+    plain, conditional = counts(registry)
+    model = RecordingProvider(ScriptedProvider([scripted_text("Done.")]), store, ["run:r-1", ISSUE])
+    model.complete(Request(system="You fix bugs.", messages=(Message.user("Fix it."),)))
+    assert counts(registry) == (plain + 2, conditional)  # AI.REQUEST.STARTED, AI.RESPONSE.RECEIVED
+
+    recorder = Recorder(store, ["run:r-1", ISSUE])
+    recorder.record(et.RUN_STARTED, issue="local:shop#1")
+    recorder.record(et.APPROVAL_REQUESTED, subject="plan", flow_run_id="flow-1")
+    record_decision(store, "r-1", {"decision": "approve"})
+    assert counts(registry) == (plain + 4, conditional + 1)
 
 
 def test_an_append_the_store_never_answered_is_not_timed(tmp_path: Path, registry: CollectorRegistry) -> None:

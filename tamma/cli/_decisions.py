@@ -17,6 +17,7 @@ from uuid import UUID
 from event_store import AppendCondition, AppendConditionFailed, EventStore, Query
 from tamma import event_types
 from tamma.errors import TammaError
+from tamma.metrics import timed_append
 
 __all__ = ["answer", "picked_up", "record_decision", "waiting_flow_run"]
 
@@ -86,7 +87,7 @@ def record_decision(store: EventStore, run_id: str, run_input: dict[str, Any]) -
         )
     decided = AppendCondition(Query.of(types=_DECIDED, tags=[f"run:{run_id}"]), after=requested[-1].position)
     try:
-        return store.append(event, condition=decided)
+        return timed_append(store, event, decided)
     except AppendConditionFailed:
         raise TammaError(
             f"run {run_id} was decided meanwhile (in the Prefect UI or another terminal)"

@@ -20,6 +20,7 @@ from event_store import EventStore, NewEvent, Query
 from tamma import event_types
 from tamma.errors import ProviderError, ReplayDivergence
 from tamma.json_diff import first_difference
+from tamma.metrics import timed_append
 from tamma.providers._models import Completed, Request, Response, Retrying, StreamEvent, replay_stream
 from tamma.providers._protocol import Provider
 from tamma.providers._retry import retries_reported_to
@@ -80,7 +81,7 @@ class RecordingProvider:
             tags=self._tags,
             metadata={"actor": "tamma"},
         )
-        self._store.append([event])
+        timed_append(self._store, event)
         return event, time.perf_counter()
 
     def _received(self, started: tuple[NewEvent, float], response: Response) -> None:
@@ -132,7 +133,7 @@ class RecordingProvider:
             **fields,
             "latency_s": round(time.perf_counter() - began, 4),
         }
-        self._store.append([NewEvent(event_type, data, tags=self._tags, metadata={"actor": actor})])
+        timed_append(self._store, NewEvent(event_type, data, tags=self._tags, metadata={"actor": actor}))
 
 
 class ReplayProvider:

@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from event_store import AppendCondition, AppendConditionFailed, EventStore, NewEvent, Query
 from tamma import event_types as et
+from tamma.metrics import timed_append
 from tamma.recorder import EVENT_VERSION
 from tamma.webhooks._settings import WebhookSettings
 from tamma.webhooks._signatures import DELIVERY_HEADERS, Forge, signed
@@ -144,13 +145,14 @@ def _record_received(
         commit=commit,
     )
     try:
-        store.append(received, condition=AppendCondition(Query.of(tags=[tag]), after=None))
+        timed_append(store, received, AppendCondition(Query.of(tags=[tag]), after=None))
     except AppendConditionFailed:
         raise _Refused(409, f"delivery {delivery} was received before (a replay)") from None
 
 
 def _record_rejected(store: EventStore, forge: str, delivery: str, event: str, refused: _Refused) -> None:
-    store.append(
+    timed_append(
+        store,
         _event(
             et.WEBHOOK_REJECTED,
             [f"webhook:{forge}"],
@@ -159,7 +161,7 @@ def _record_rejected(store: EventStore, forge: str, delivery: str, event: str, r
             event=event,
             status=refused.status,
             reason=refused.reason,
-        )
+        ),
     )
 
 
@@ -181,13 +183,14 @@ def _act(
         if flow_run_id is None:
             return None
         outcome = {"flow_run_id": flow_run_id}
-    store.append(
+    timed_append(
+        store,
         _event(
             et.WEBHOOK_TRIGGERED,
             _tags(forge, delivery, trigger),
             ref=trigger.ref,
             reason=trigger.reason,
             **outcome,
-        )
+        ),
     )
     return flow_run_id
